@@ -1,0 +1,204 @@
+"""The one person-level example format that every dataset is converted to.
+
+A :class:`PoseExample` holds one annotated person in one image. It is written to TFRecord as a
+``tf.train.Example`` with the features below and read back with :func:`parse_example`.
+
+Shape legend: K = number of keypoints of the record's skeleton.
+
+| feature                   | type        | meaning                                                 |
+|---------------------------|-------------|---------------------------------------------------------|
+| ``image/encoded``         | bytes       | the original JPEG/PNG file bytes, never re-encoded      |
+| ``image/format``          | bytes       | ``jpeg`` or ``png``                                     |
+| ``image/height``, ``/width`` | int64    | image size in pixels                                    |
+| ``image/id``              | bytes       | image identifier (file name)                            |
+| ``person/keypoints``      | float [K*2] | (x, y) in image pixels, row-major [K, 2]                |
+| ``person/visibility``     | int64 [K]   | 0 not annotated, 1 annotated but occluded, 2 visible    |
+| ``person/center``         | float [2]   | person centre (x, y) in pixels                          |
+| ``person/scale``          | float       | person height / 200 px                                  |
+| ``person/head_box``       | float [4]   | (x1, y1, x2, y2), zeros when absent                     |
+| ``person/has_head_box``   | int64       | 1 when ``head_box`` is meaningful                       |
+| ``person/occlusion_labelled`` | int64   | 1 when the dataset distinguishes occluded from visible  |
+| ``dataset``, ``skeleton`` | bytes       | dataset name and :mod:`tfpose.skeletons` name           |
+
+Visibility keeps the occluded/visible distinction where a dataset provides it (MPII, COCO,
+original LSP, synthetic). LSP Extended has no occlusion labels: all its annotated joints are
+stored as 2 with ``occlusion_labelled = 0``, so code that needs occlusion labels can tell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+NOT_ANNOTATED = 0
+OCCLUDED = 1
+VISIBLE = 2
+
+# Person height in pixels that corresponds to scale 1 (the MPII convention).
+SCALE_UNIT_PX = 200.0
+
+
+@dataclasses.dataclass
+class PoseExample:
+    """One annotated person. Arrays are numpy; see the module docstring for meanings."""
+
+    image_bytes: bytes
+    image_format: str
+    image_height: int
+    image_width: int
+    image_id: str
+    keypoints: np.ndarray  # [K, 2] float32
+    visibility: np.ndarray  # [K] int64, values in {0, 1, 2}
+    center: np.ndarray  # [2] float32
+    scale: float
+    dataset: str
+    skeleton: str
+    head_box: np.ndarray | None = None  # [4] float32 (x1, y1, x2, y2)
+    occlusion_labelled: bool = True
+
+    def __post_init__(self) -> None:
+        self.keypoints = np.asarray(self.keypoints, np.float32)
+        self.visibility = np.asarray(self.visibility, np.int64)
+        self.center = np.asarray(self.center, np.float32)
+        if self.head_box is not None:
+            self.head_box = np.asarray(self.head_box, np.float32)
+        self.validate()
+
+    @property
+    def num_keypoints(self) -> int:
+        return int(self.keypoints.shape[0])
+
+    def validate(self) -> None:
+        """Raises ``ValueError`` naming the image and the problem when the example is malformed."""
+        where = f"example {self.image_id!r} ({self.dataset})"
+        if self.keypoints.ndim != 2 or self.keypoints.shape[1] != 2:
+            raise ValueError(f"{where}: keypoints must be [K, 2], got {self.keypoints.shape}")
+        if self.visibility.shape != (self.num_keypoints,):
+            raise ValueError(
+                f"{where}: visibility must be [{self.num_keypoints}], got {self.visibility.shape}"
+            )
+        if not np.isin(self.visibility, (NOT_ANNOTATED, OCCLUDED, VISIBLE)).all():
+            raise ValueError(f"{where}: visibility values must be 0, 1 or 2")
+        annotated = self.visibility > 0
+        if not np.isfinite(self.keypoints[annotated]).all():
+            raise ValueError(f"{where}: annotated keypoints contain NaN or inf")
+        if self.center.shape != (2,) or not np.isfinite(self.center).all():
+            raise ValueError(f"{where}: center must be 2 finite numbers, got {self.center}")
+        if not (np.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"{where}: scale must be a positive number, got {self.scale}")
+        if self.head_box is not None and self.head_box.shape != (4,):
+            raise ValueError(f"{where}: head_box must be [4], got {self.head_box.shape}")
+        if self.image_height <= 0 or self.image_width <= 0:
+            raise ValueError(
+                f"{where}: image size must be positive, got {self.image_width}x{self.image_height}"
+            )
+
+    def to_tf_example(self) -> tf.train.Example:
+        def _bytes(values):
+            return tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
+
+        def _floats(values):
+            return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+
+        def _ints(values):
+            return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+
+        # Unannotated joints are stored as zeros so records never carry NaN.
+        keypoints = np.where(self.visibility[:, None] > 0, self.keypoints, 0.0)
+        head_box = self.head_box if self.head_box is not None else np.zeros(4, np.float32)
+        feature = {
+            "image/encoded": _bytes([self.image_bytes]),
+            "image/format": _bytes([self.image_format.encode()]),
+            "image/height": _ints([self.image_height]),
+            "image/width": _ints([self.image_width]),
+            "image/id": _bytes([self.image_id.encode()]),
+            "person/keypoints": _floats(keypoints.reshape(-1).tolist()),
+            "person/visibility": _ints(self.visibility.tolist()),
+            "person/center": _floats(self.center.tolist()),
+            "person/scale": _floats([float(self.scale)]),
+            "person/head_box": _floats(head_box.tolist()),
+            "person/has_head_box": _ints([int(self.head_box is not None)]),
+            "person/occlusion_labelled": _ints([int(self.occlusion_labelled)]),
+            "dataset": _bytes([self.dataset.encode()]),
+            "skeleton": _bytes([self.skeleton.encode()]),
+        }
+        return tf.train.Example(features=tf.train.Features(feature=feature))
+
+    def serialize(self) -> bytes:
+        return self.to_tf_example().SerializeToString()
+
+
+def feature_spec(num_keypoints: int) -> dict[str, tf.io.FixedLenFeature]:
+    """The ``tf.io.parse_single_example`` spec for records of ``num_keypoints`` joints."""
+    fixed = tf.io.FixedLenFeature
+    return {
+        "image/encoded": fixed([], tf.string),
+        "image/format": fixed([], tf.string),
+        "image/height": fixed([], tf.int64),
+        "image/width": fixed([], tf.int64),
+        "image/id": fixed([], tf.string),
+        "person/keypoints": fixed([num_keypoints * 2], tf.float32),
+        "person/visibility": fixed([num_keypoints], tf.int64),
+        "person/center": fixed([2], tf.float32),
+        "person/scale": fixed([], tf.float32),
+        "person/head_box": fixed([4], tf.float32),
+        "person/has_head_box": fixed([], tf.int64),
+        "person/occlusion_labelled": fixed([], tf.int64),
+        "dataset": fixed([], tf.string),
+        "skeleton": fixed([], tf.string),
+    }
+
+
+def parse_example(serialized: tf.Tensor, num_keypoints: int) -> dict[str, tf.Tensor]:
+    """Parses one serialized record into a dict of tensors (graph-compatible).
+
+    Args:
+      serialized: scalar ``tf.string``, one record.
+      num_keypoints: K of the record's skeleton (from the manifest).
+
+    Returns:
+      ``image_bytes`` string, ``image_format`` string, ``image_size`` int32 [2] (height, width),
+      ``image_id`` string, ``keypoints`` float32 [K, 2], ``visibility`` int32 [K],
+      ``center`` float32 [2], ``scale`` float32, ``head_box`` float32 [4],
+      ``has_head_box`` bool, ``occlusion_labelled`` bool, ``dataset`` string, ``skeleton`` string.
+    """
+    f = tf.io.parse_single_example(serialized, feature_spec(num_keypoints))
+    return {
+        "image_bytes": f["image/encoded"],
+        "image_format": f["image/format"],
+        "image_size": tf.cast(tf.stack([f["image/height"], f["image/width"]]), tf.int32),
+        "image_id": f["image/id"],
+        "keypoints": tf.reshape(f["person/keypoints"], [num_keypoints, 2]),
+        "visibility": tf.cast(f["person/visibility"], tf.int32),
+        "center": f["person/center"],
+        "scale": f["person/scale"],
+        "head_box": f["person/head_box"],
+        "has_head_box": f["person/has_head_box"] > 0,
+        "occlusion_labelled": f["person/occlusion_labelled"] > 0,
+        "dataset": f["dataset"],
+        "skeleton": f["skeleton"],
+    }
+
+
+def center_scale_from_keypoints(
+    keypoints: np.ndarray, visibility: np.ndarray, margin: float = 1.25
+) -> tuple[np.ndarray, float]:
+    """Person centre and scale derived from the annotated joints (for datasets without boxes).
+
+    The centre is the middle of the joints' bounding box; the scale is the box's larger side
+    times ``margin``, divided by :data:`SCALE_UNIT_PX`, so that a tightly annotated standing
+    person gets roughly the MPII scale convention (height / 200 px, with some room for the head).
+
+    Raises:
+      ValueError: when no joint is annotated.
+    """
+    annotated = np.asarray(visibility) > 0
+    if not annotated.any():
+        raise ValueError("cannot derive a person centre and scale: no joint is annotated")
+    points = np.asarray(keypoints, np.float32)[annotated]
+    low, high = points.min(axis=0), points.max(axis=0)
+    center = (low + high) / 2.0
+    extent = float(max(high - low)) * margin
+    return center.astype(np.float32), max(extent, 1.0) / SCALE_UNIT_PX
