@@ -183,13 +183,14 @@ def parse_example(serialized: tf.Tensor, num_keypoints: int) -> dict[str, tf.Ten
 
 
 def center_scale_from_keypoints(
-    keypoints: np.ndarray, visibility: np.ndarray, margin: float = 1.25
+    keypoints: np.ndarray, visibility: np.ndarray, margin: float = 1.1
 ) -> tuple[np.ndarray, float]:
     """Person centre and scale derived from the annotated joints (for datasets without boxes).
 
     The centre is the middle of the joints' bounding box; the scale is the box's larger side
-    times ``margin``, divided by :data:`SCALE_UNIT_PX`, so that a tightly annotated standing
-    person gets roughly the MPII scale convention (height / 200 px, with some room for the head).
+    times ``margin``, divided by :data:`SCALE_UNIT_PX`. Joints span ankle to head top, so the
+    default 10% margin (feet, hair) gives the MPII convention: scale ≈ person height / 200 px.
+    Crop margins are added later by the pipeline's crop convention, not here.
 
     Raises:
       ValueError: when no joint is annotated.
