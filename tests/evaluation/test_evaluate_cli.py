@@ -1,0 +1,199 @@
+"""``python -m tfpose.evaluate`` on prediction files, in process and (real data) as a command."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+from absl import app, flags
+from absl.testing import flagsaver
+
+from tfpose import evaluate
+from tfpose.skeletons import LSP, MPII
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def run_cli(capsys):
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+
+    def run(**overrides) -> str:
+        with flagsaver.flagsaver(**overrides):
+            evaluate.main(["evaluate"])
+        return capsys.readouterr().out
+
+    return run
+
+
+def _mpii_files(tmp_path):
+    """4 persons, head boxes 30×40 (reference 0.6 × 50 = 30 px); known misses and occlusions."""
+    rng = np.random.default_rng(3)
+    gt = rng.uniform(100, 300, (4, MPII.num_keypoints, 2))
+    pred = gt.copy()
+    pred[0, MPII.index("head_top"), 0] += 15.0  # exactly 0.5: miss with <, hit with <=
+    pred[1, MPII.index("left_wrist"), 1] += 20.0  # 0.67: a miss in both conventions
+    visibility = np.full((4, MPII.num_keypoints), 2)
+    visibility[2, MPII.index("right_ankle")] = 0  # not annotated
+    visibility[3, MPII.index("left_knee")] = 1  # occluded
+    visibility[3, MPII.index("right_knee")] = 1
+    scores = np.full((4, MPII.num_keypoints), 0.8)
+    scores[3, MPII.index("left_knee")] = 0.1
+    scores[3, MPII.index("right_knee")] = 0.9  # ranked above every visible joint
+    ground_truth = {
+        "skeleton": "mpii",
+        "keypoints": gt.tolist(),
+        "visibility": visibility.tolist(),
+        "head_boxes": [[0.0, 0.0, 30.0, 40.0]] * 4,
+        "occlusion_labelled": True,
+        "image_ids": ["p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg"],
+    }
+    gt_path = tmp_path / "gt.json"
+    gt_path.write_text(json.dumps(ground_truth))
+    pred_path = tmp_path / "pred.json"
+    pred_path.write_text(json.dumps({"keypoints": pred.tolist(), "scores": scores.tolist()}))
+    return gt_path, pred_path
+
+
+def test_mpii_prediction_files_end_to_end(tmp_path, run_cli):
+    gt_path, pred_path = _mpii_files(tmp_path)
+    out_dir = tmp_path / "out"
+    printed = run_cli(
+        predictions=str(pred_path),
+        ground_truth=str(gt_path),
+        protocol="mpii",
+        output_dir=str(out_dir),
+    )
+    assert "[port]" in printed and "[matlab]" in printed and "PCKh@0.1" in printed
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["protocol"] == "mpii" and metrics["threshold"] == 0.5
+    assert list(metrics["per_joint"]) == ["Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank"]
+    assert metrics["per_joint"]["Head"] == 75.0  # port: head top, 3 of 4
+    assert metrics["per_joint"]["Wri"] == 87.5  # (100 + 75) / 2
+    # Port Mean: unweighted over 14 joints; head top 0.75 and left wrist 0.75, 12 at 1.
+    assert metrics["mean"] == pytest.approx(100 * 13.5 / 14)
+    matlab = metrics["conventions"]["matlab"]
+    assert matlab["per_joint"]["Head"] == 100.0 and matlab["mean_name"] == "Total"
+    assert matlab["mean"] == pytest.approx(100 * (55 - 1) / 55)  # 4 × 14 − 1 not annotated
+    assert 0 < metrics["auc"] < 100 and "Head" in metrics["auc_per_joint"]
+    assert metrics["PCKh@0.1"]["mean"] is not None
+    assert metrics["num_annotated"]["right_ankle"] == 3
+    # 61 visible and 2 occluded joints; one occluded ranks first: AP = (61/62 · 61 + 0) / 61.
+    assert metrics["visibility"]["num_positive"] == 61
+    assert metrics["visibility"]["num_negative"] == 2
+    assert metrics["visibility"]["average_precision"] == pytest.approx(100 * 61 / 62)
+    for name in ("pck_curves.png", "visibility_pr.png"):
+        data = (out_dir / name).read_bytes()
+        assert data.startswith(PNG_SIGNATURE) and len(data) > 10_000
+    csv = np.loadtxt(out_dir / "visibility_pr.csv", delimiter=",", skiprows=1)
+    assert csv.shape[1] == 3 and csv[-1, 2] == 1.0
+    assert "PCKh@0.5" in (out_dir / "table.txt").read_text()
+
+    # The COCO results written there evaluate to the same numbers.
+    results = json.loads((out_dir / "keypoint_results.json").read_text())
+    assert [r["image_id"] for r in results] == ["p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg"]
+    again_dir = tmp_path / "again"
+    run_cli(
+        predictions=str(out_dir / "keypoint_results.json"),
+        ground_truth=str(gt_path),
+        protocol="mpii",
+        output_dir=str(again_dir),
+    )
+    again = json.loads((again_dir / "metrics.json").read_text())
+    assert again["per_joint"] == metrics["per_joint"] and again["mean"] == metrics["mean"]
+    assert again["visibility"] == metrics["visibility"]
+
+
+def test_lsp_protocol_with_joints_mat_and_slice(tmp_path, run_cli):
+    joints = np.zeros((3, 14, 3))  # original LSP layout, 3 images
+    rng = np.random.default_rng(5)
+    joints[:2] = rng.uniform(0, 100, (2, 14, 3))
+    gt = joints[:2].transpose(2, 1, 0)
+    pred = gt[1:].copy()  # predictions for images 2 and 3 only
+    torso = np.linalg.norm(gt[2, LSP.index("left_shoulder")] - gt[2, LSP.index("right_hip")])
+    pred[1, LSP.index("left_ankle"), 0] += 0.3 * torso  # a miss
+    gt_path = tmp_path / "joints.mat"
+    scipy.io.savemat(gt_path, {"joints": joints})
+    pred_path = tmp_path / "pred.h5"
+    with h5py.File(pred_path, "w") as file:
+        file.create_dataset("preds", data=pred)
+    out_dir = tmp_path / "out"
+    printed = run_cli(
+        predictions=str(pred_path),
+        ground_truth=str(gt_path),
+        protocol="lsp",
+        ground_truth_slice="1:",
+        output_dir=str(out_dir),
+    )
+    assert "PCK@0.2" in printed and "Total" in printed
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["threshold"] == 0.2 and metrics["num_persons"] == 2
+    assert metrics["per_joint"]["Ank"] == 75.0
+    assert metrics["mean"] == pytest.approx(100 * 27 / 28)
+    results = json.loads((out_dir / "keypoint_results.json").read_text())
+    assert [r["image_id"] for r in results] == ["im0002", "im0003"]
+
+
+def test_generic_pck_needs_a_skeleton(tmp_path, run_cli):
+    gt_path, pred_path = _mpii_files(tmp_path)
+    fields = json.loads(gt_path.read_text())
+    del fields["skeleton"]
+    gt_path.write_text(json.dumps(fields))
+    with pytest.raises(app.UsageError, match="--skeleton"):
+        run_cli(predictions=str(pred_path), ground_truth=str(gt_path), protocol="pck")
+    printed = run_cli(
+        predictions=str(pred_path),
+        ground_truth=str(gt_path),
+        protocol="pck",
+        skeleton="mpii",
+        reference="head",
+        threshold=0.5,
+    )
+    assert "PCKh@0.5" in printed and "[pck]" in printed
+
+
+def test_usage_errors(tmp_path, run_cli):
+    with pytest.raises(app.UsageError, match="model mode .* not available"):
+        run_cli(model="model.keras", records="val")
+    with pytest.raises(app.UsageError, match="--predictions and --ground_truth"):
+        run_cli(predictions="p.mat")
+    gt_path, pred_path = _mpii_files(tmp_path)
+    with pytest.raises(app.UsageError, match="missing.mat: no such file"):
+        run_cli(predictions=str(tmp_path / "missing.mat"), ground_truth=str(gt_path))
+    with pytest.raises(app.UsageError, match="START:STOP"):
+        run_cli(predictions=str(pred_path), ground_truth=str(gt_path), ground_truth_slice="5")
+    with pytest.raises(app.UsageError, match="16 keypoints, skeleton 'lsp' has 14"):
+        run_cli(predictions=str(pred_path), ground_truth=str(gt_path), protocol="lsp")
+
+
+def test_acceptance_command_prints_the_published_tables(shared_data, tmp_path):
+    folder = shared_data / "mpii_val"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfpose.evaluate",
+            f"--predictions={folder / 'hg_s2_b1_predictions.mat'}",
+            f"--ground_truth={folder / 'detections_our_format.mat'}",
+            "--protocol=mpii",
+            f"--output_dir={tmp_path}",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    rows = [line.split() for line in completed.stdout.splitlines() if line.startswith("PCKh@0.5")]
+    assert rows[0][1:] == "95.80 94.57 88.12 83.31 86.24 80.88 77.44 86.76".split()
+    assert rows[1][1:] == "96.74 94.57 88.12 83.31 86.24 80.88 77.44 87.30".split()
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert round(metrics["mean"], 2) == 86.76
+    assert round(metrics["conventions"]["matlab"]["mean"], 2) == 87.30
+    assert len(json.loads((tmp_path / "keypoint_results.json").read_text())) == 2958

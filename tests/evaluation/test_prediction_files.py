@@ -1,0 +1,287 @@
+"""Reading predictions and ground truth from .mat, .h5 and .json."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import scipy.io
+
+from tfpose.evaluation import prediction_files
+from tfpose.evaluation.report import write_coco_results
+
+N, K = 3, 16
+RNG = np.random.default_rng(7)
+KEYPOINTS = RNG.uniform(0, 200, (N, K, 2)).round(2)
+SCORES = RNG.uniform(0, 1, (N, K)).round(3)
+HEAD_BOXES = np.array([[10.0, 20.0, 40.0, 60.0], [0.0, 0.0, 5.0, 5.0], [1.0, 2.0, 3.0, 4.0]])
+VISIBILITY = RNG.integers(0, 3, (N, K))
+
+
+def _tfpose_ground_truth_fields():
+    return {
+        "keypoints": KEYPOINTS,
+        "visibility": VISIBILITY,
+        "head_boxes": HEAD_BOXES,
+        "occlusion_labelled": True,
+        "image_ids": ["a.jpg", "b.jpg", "c.jpg"],
+        "skeleton": "mpii",
+    }
+
+
+def _write_json(path, fields):
+    def plain(value):
+        return value.tolist() if isinstance(value, np.ndarray) else value
+
+    path.write_text(json.dumps({k: plain(v) for k, v in fields.items()}))
+    return path
+
+
+def _write_h5(path, fields):
+    with h5py.File(path, "w") as file:
+        for key, value in fields.items():
+            if isinstance(value, list):
+                file.create_dataset(key, data=np.array(value, dtype="S"))
+            elif isinstance(value, bool | str):
+                file.attrs[key] = value
+            else:
+                file.create_dataset(key, data=value)
+    return path
+
+
+def _write_mat(path, fields):
+    scipy.io.savemat(path, fields)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Ground truth
+
+
+@pytest.mark.parametrize(
+    "writer, suffix", [(_write_json, ".json"), (_write_h5, ".h5"), (_write_mat, ".mat")]
+)
+def test_tfpose_ground_truth_layout_in_every_container(tmp_path, writer, suffix):
+    path = writer(tmp_path / f"gt{suffix}", _tfpose_ground_truth_fields())
+    truth = prediction_files.load_ground_truth(path)
+    np.testing.assert_allclose(truth.keypoints, KEYPOINTS)
+    np.testing.assert_array_equal(truth.visibility, VISIBILITY)
+    np.testing.assert_allclose(truth.head_boxes, HEAD_BOXES)
+    assert truth.occlusion_labelled is True
+    assert truth.image_ids == ("a.jpg", "b.jpg", "c.jpg")
+    assert truth.skeleton == "mpii"
+
+
+def test_mpii_detections_layout(tmp_path):
+    missing = (VISIBILITY == 0).astype(np.uint8)
+    corners = np.stack([HEAD_BOXES[:, :2].T, HEAD_BOXES[:, 2:].T])  # [2 corners, xy, N]
+    path = _write_mat(
+        tmp_path / "detections.mat",
+        {
+            "pos_gt_src": KEYPOINTS.transpose(1, 2, 0),
+            "jnt_missing": missing.T,
+            "headboxes_src": corners,
+        },
+    )
+    truth = prediction_files.load_ground_truth(path)
+    np.testing.assert_allclose(truth.keypoints, KEYPOINTS)
+    np.testing.assert_allclose(truth.head_boxes, HEAD_BOXES)
+    np.testing.assert_array_equal(truth.visibility, np.where(VISIBILITY == 0, 0, 2))
+    assert truth.occlusion_labelled is False and truth.skeleton == "mpii"
+
+
+def test_original_lsp_joints_mat(tmp_path):
+    joints = np.zeros((3, 14, 2))
+    joints[0, :, 0] = np.arange(14)  # x of image 1
+    joints[1, :, 0] = 100 + np.arange(14)  # y of image 1
+    joints[2, 3, 1] = 1  # image 2, left hip occluded
+    truth = prediction_files.load_ground_truth(
+        _write_mat(tmp_path / "joints.mat", {"joints": joints})
+    )
+    assert truth.keypoints.shape == (2, 14, 2)
+    assert truth.keypoints[0, 5].tolist() == [5.0, 105.0]
+    assert truth.visibility[1, 3] == 1 and (np.delete(truth.visibility, 3, axis=1) == 2).all()
+    assert truth.occlusion_labelled is True
+    assert truth.image_ids == ("im0001", "im0002") and truth.skeleton == "lsp"
+
+
+def test_lsp_extended_joints_mat(tmp_path):
+    joints = np.ones((14, 3, 2))
+    joints[:, 0, 1] = np.arange(14)  # x of image 2
+    joints[13, :, 0] = [-1.0, -1.0, 0.0]  # image 1, head top missing
+    truth = prediction_files.load_ground_truth(
+        _write_mat(tmp_path / "joints.mat", {"joints": joints})
+    )
+    assert truth.keypoints[1, :, 0].tolist() == list(range(14))
+    assert truth.visibility[0, 13] == 0 and truth.visibility[0, 0] == 2
+    assert truth.occlusion_labelled is False
+    assert truth.image_ids == ("im00001", "im00002")
+
+
+def test_select_takes_a_slice_of_persons():
+    truth = prediction_files.GroundTruth(
+        keypoints=KEYPOINTS, visibility=VISIBILITY, head_boxes=HEAD_BOXES, image_ids=("a", "b", "c")
+    )
+    part = truth.select(slice(1, None))
+    assert part.num_persons == 2 and part.image_ids == ("b", "c")
+    np.testing.assert_allclose(part.head_boxes, HEAD_BOXES[1:])
+
+
+def test_real_mpii_ground_truth(shared_data):
+    truth = prediction_files.load_ground_truth(
+        shared_data / "mpii_val" / "detections_our_format.mat"
+    )
+    assert truth.keypoints.shape == (2958, 16, 2) and truth.head_boxes.shape == (2958, 4)
+    # Person 0: head top (962.2, 80.0) lies inside its head box (914, 79)–(1031, 237).
+    x1, y1, x2, y2 = truth.head_boxes[0]
+    head_top = truth.keypoints[0, 9]
+    assert x1 <= head_top[0] <= x2 and y1 <= head_top[1] <= y2
+
+
+# ---------------------------------------------------------------------------------------------
+# Predictions
+
+
+@pytest.mark.parametrize(
+    "writer, suffix", [(_write_json, ".json"), (_write_h5, ".h5"), (_write_mat, ".mat")]
+)
+def test_predictions_with_scores_in_every_container(tmp_path, writer, suffix):
+    path = writer(tmp_path / f"pred{suffix}", {"preds": KEYPOINTS, "scores": SCORES})
+    predictions = prediction_files.load_predictions(path)
+    np.testing.assert_allclose(predictions.keypoints, KEYPOINTS)
+    np.testing.assert_allclose(predictions.scores, SCORES)
+
+
+def test_predictions_with_a_third_column_and_maxvals_shape(tmp_path):
+    stacked = np.concatenate([KEYPOINTS, SCORES[..., None]], axis=-1)
+    predictions = prediction_files.load_predictions(
+        _write_mat(tmp_path / "p.mat", {"preds": stacked})
+    )
+    np.testing.assert_allclose(predictions.scores, SCORES)
+    path = _write_h5(tmp_path / "p.h5", {"predictions": KEYPOINTS, "maxvals": SCORES[..., None]})
+    np.testing.assert_allclose(prediction_files.load_predictions(path).scores, SCORES)
+
+
+def test_matlab_layout_and_explicit_key(tmp_path):
+    path = _write_mat(
+        tmp_path / "p.mat", {"pos_pred_src": KEYPOINTS.transpose(1, 2, 0), "other": KEYPOINTS + 1}
+    )
+    np.testing.assert_allclose(prediction_files.load_predictions(path).keypoints, KEYPOINTS)
+    np.testing.assert_allclose(
+        prediction_files.load_predictions(path, "other").keypoints, KEYPOINTS + 1
+    )
+
+
+def test_matlab_v7_3_file_is_read_through_hdf5(tmp_path):
+    path = tmp_path / "v73.mat"
+    with h5py.File(path, "w", userblock_size=512) as file:
+        file.create_dataset("preds", data=KEYPOINTS.T)  # MATLAB stores column-major
+    header = b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  1 00:00:00 2024 HDF5"
+    with open(path, "r+b") as file:
+        file.write(header.ljust(116) + b"\0" * 8 + b"\x00\x02IM")
+    np.testing.assert_allclose(prediction_files.load_predictions(path).keypoints, KEYPOINTS)
+
+
+def test_coco_results_round_trip_in_ground_truth_order(tmp_path):
+    path = write_coco_results(tmp_path / "results.json", KEYPOINTS, SCORES, ["a", "a", "b"])
+    entries = json.loads(path.read_text())
+    assert entries[2]["image_id"] == "b" and entries[2]["category_id"] == 1
+    assert len(entries[0]["keypoints"]) == 3 * K
+    assert entries[0]["score"] == pytest.approx(SCORES[0].mean())
+    path.write_text(json.dumps(entries[::-1]))  # shuffled; person_index puts them back
+    truth = prediction_files.GroundTruth(keypoints=KEYPOINTS, visibility=VISIBILITY)
+    aligned = prediction_files.align_predictions(prediction_files.load_predictions(path), truth)
+    np.testing.assert_allclose(aligned.keypoints, KEYPOINTS, atol=1e-3)
+    np.testing.assert_allclose(aligned.scores, SCORES, atol=1e-3)
+
+
+def test_coco_results_matched_by_unique_image_id(tmp_path):
+    entries = [
+        {"image_id": image_id, "keypoints": np.c_[KEYPOINTS[i], SCORES[i]].ravel().tolist()}
+        for i, image_id in enumerate(["x", "y", "z"])
+    ]
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps([entries[1], entries[2], entries[0]]))
+    truth = prediction_files.GroundTruth(
+        keypoints=KEYPOINTS, visibility=VISIBILITY, image_ids=("x", "y", "z")
+    )
+    aligned = prediction_files.align_predictions(prediction_files.load_predictions(path), truth)
+    np.testing.assert_allclose(aligned.keypoints, KEYPOINTS)
+
+
+def test_real_hourglass_predictions(shared_data):
+    predictions = prediction_files.load_predictions(
+        shared_data / "mpii_val" / "hg_s2_b1_predictions.mat"
+    )
+    assert predictions.keypoints.shape == (2958, 16, 2) and predictions.scores is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors name the file and what is wrong
+
+
+def test_missing_file_and_unknown_suffix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.mat"):
+        prediction_files.load_predictions(tmp_path / "nowhere.mat")
+    (tmp_path / "p.csv").write_text("1,2")
+    with pytest.raises(ValueError, match=r"p\.csv.*\.mat, \.h5"):
+        prediction_files.load_predictions(tmp_path / "p.csv")
+
+
+def test_missing_keys_are_named(tmp_path):
+    path = _write_mat(tmp_path / "p.mat", {"something": KEYPOINTS})
+    with pytest.raises(KeyError, match=r"p\.mat.*preds.*something"):
+        prediction_files.load_predictions(path)
+    with pytest.raises(KeyError, match=r"p\.mat.*'nope'"):
+        prediction_files.load_predictions(path, "nope")
+    with pytest.raises(KeyError, match=r"p\.mat.*pos_gt_src.*joints.*keypoints"):
+        prediction_files.load_ground_truth(path)
+    fields = _tfpose_ground_truth_fields()
+    del fields["visibility"]
+    with pytest.raises(KeyError, match=r"gt\.json.*'visibility'"):
+        prediction_files.load_ground_truth(_write_json(tmp_path / "gt.json", fields))
+
+
+def test_wrong_shapes_are_named(tmp_path):
+    path = _write_mat(tmp_path / "p.mat", {"preds": KEYPOINTS[..., :1]})
+    with pytest.raises(ValueError, match=r"p\.mat.*'preds'.*\[N, K, 2\].*\(3, 16, 1\)"):
+        prediction_files.load_predictions(path)
+    path = _write_mat(tmp_path / "s.mat", {"preds": KEYPOINTS, "scores": SCORES[:, :5]})
+    with pytest.raises(ValueError, match=r"s\.mat.*'scores'"):
+        prediction_files.load_predictions(path)
+    path = _write_mat(tmp_path / "j.mat", {"joints": np.zeros((2, 14, 3))})
+    with pytest.raises(ValueError, match=r"j\.mat.*'joints'.*\[3, 14, N\]"):
+        prediction_files.load_ground_truth(path)
+    fields = {**_tfpose_ground_truth_fields(), "head_boxes": HEAD_BOXES[:, :2]}
+    with pytest.raises(ValueError, match=r"g\.json.*'head_boxes'"):
+        prediction_files.load_ground_truth(_write_json(tmp_path / "g.json", fields))
+    fields = {**_tfpose_ground_truth_fields(), "visibility": VISIBILITY + 3}
+    with pytest.raises(ValueError, match=r"h\.json.*0, 1 or 2"):
+        prediction_files.load_ground_truth(_write_json(tmp_path / "h.json", fields))
+
+
+def test_corrupt_files(tmp_path):
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"bad\.json.*not valid JSON"):
+        prediction_files.load_predictions(tmp_path / "bad.json")
+    (tmp_path / "bad.h5").write_bytes(b"not hdf5")
+    with pytest.raises(ValueError, match=r"bad\.h5.*HDF5"):
+        prediction_files.load_ground_truth(tmp_path / "bad.h5")
+    (tmp_path / "r.json").write_text(json.dumps([{"image_id": 1, "keypoints": [1, 2]}]))
+    with pytest.raises(ValueError, match=r"r\.json.*3K"):
+        prediction_files.load_predictions(tmp_path / "r.json")
+
+
+def test_alignment_errors_name_both_files(tmp_path):
+    truth = prediction_files.GroundTruth(
+        keypoints=KEYPOINTS, visibility=VISIBILITY, source="truth.mat"
+    )
+    too_few = prediction_files.Predictions(keypoints=KEYPOINTS[:2], source="pred.mat")
+    with pytest.raises(ValueError, match=r"pred\.mat.*truth\.mat.*2 persons predicted, 3"):
+        prediction_files.align_predictions(too_few, truth)
+    wrong_k = prediction_files.Predictions(keypoints=KEYPOINTS[:, :14], source="pred.mat")
+    with pytest.raises(ValueError, match="14 keypoints per person vs 16"):
+        prediction_files.align_predictions(wrong_k, truth)
+    duplicated = prediction_files.Predictions(keypoints=KEYPOINTS, person_indices=(0, 0, 1))
+    with pytest.raises(ValueError, match="exactly once"):
+        prediction_files.align_predictions(duplicated, truth)
