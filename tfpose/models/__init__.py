@@ -1,0 +1,92 @@
+"""Pose models: one module per family and a plain table of named configurations.
+
+=====================  ====================================================================
+``recurrent``          Belagiannis & Zisserman 2017, :class:`RecurrentPoseNet` (248 → 62)
+``cascade_vgg``        Bulat & Tzimiropoulos 2016, VGG-FCN cascade, :class:`CascadeVGG`
+``cascade_resnet``     Bulat & Tzimiropoulos 2016, residual cascade, :class:`CascadeResNet`
+=====================  ====================================================================
+
+``MODELS`` maps every buildable name to a builder taking keyword overrides; ``build_model``
+is the checked entry point::
+
+    model = build_model("recurrent_tiny", num_keypoints=14)
+    outputs = model(images)                  # dict of float32 [B, H, W, C] maps
+    maps = outputs[model.prediction_output]  # what a decoder reads
+    stride = model.output_stride             # input pixels per map pixel
+
+Every model is a registered Keras functional model with a lossless config, so
+``keras.models.load_model(path)`` works without ``custom_objects`` once this package is
+imported. Cascades expose ``model.detector`` / ``model.regressor`` for staged training.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Callable
+
+import keras
+
+from tfpose.models.cascade_resnet import CascadeResNet
+from tfpose.models.cascade_vgg import CascadeVGG
+from tfpose.models.recurrent import RecurrentPoseNet
+
+# name -> (model class, constructor arguments). Paper sizes are the classes' defaults.
+# The tiny presets train on a CPU in minutes (see docs/models.md for measured step times).
+MODEL_PRESETS: dict[str, tuple[type[keras.Model], dict]] = {
+    "recurrent": (RecurrentPoseNet, {}),
+    "recurrent_tiny": (
+        RecurrentPoseNet,
+        {"input_size": 128, "width_multiplier": 0.125, "num_passes": 2},
+    ),
+    "cascade_vgg": (CascadeVGG, {}),
+    "cascade_vgg_tiny": (CascadeVGG, {"input_size": 128, "width_multiplier": 0.125}),
+    "cascade_resnet": (CascadeResNet, {}),
+    "cascade_resnet_tiny": (
+        CascadeResNet,
+        {
+            "input_size": 128,
+            "width_multiplier": 0.125,
+            "stage_depths": (1, 1, 1, 1),
+            "hourglass_modules": 1,
+        },
+    ),
+    # The ablations of Bulat & Tzimiropoulos's Table 5, at paper size.
+    "cascade_vgg_detection_only": (CascadeVGG, {"variant": "detection_only"}),
+    "cascade_vgg_regression_only": (CascadeVGG, {"variant": "regression_only"}),
+    "cascade_vgg_regression_regression": (CascadeVGG, {"variant": "regression_regression"}),
+    "cascade_resnet_detection_only": (CascadeResNet, {"variant": "detection_only"}),
+    "cascade_resnet_regression_only": (CascadeResNet, {"variant": "regression_only"}),
+    "cascade_resnet_regression_regression": (
+        CascadeResNet,
+        {"variant": "regression_regression"},
+    ),
+}
+
+MODELS: dict[str, Callable[..., keras.Model]] = {
+    name: functools.partial(model_class, **kwargs)
+    for name, (model_class, kwargs) in MODEL_PRESETS.items()
+}
+
+
+def build_model(name: str, **kwargs) -> keras.Model:
+    """Builds the model registered as ``name``, with keyword arguments overriding its preset.
+
+    Raises:
+      ValueError: ``name`` is not in ``MODELS`` (the message lists the names and the closest).
+    """
+    if name not in MODELS:
+        close = difflib.get_close_matches(name, MODELS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown model {name!r}.{hint} Known models: {', '.join(MODELS)}")
+    return MODELS[name](**kwargs)
+
+
+__all__ = [
+    "MODELS",
+    "MODEL_PRESETS",
+    "CascadeResNet",
+    "CascadeVGG",
+    "RecurrentPoseNet",
+    "build_model",
+]

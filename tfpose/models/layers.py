@@ -1,0 +1,114 @@
+"""Building blocks shared by the model families: initialisers, channel scaling, output heads.
+
+Shape legend: B batch, H/W height/width of a feature map, C channels, K keypoints.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+
+@keras.saving.register_keras_serializable(package="tfpose")
+class BilinearUpsampling(keras.initializers.Initializer):
+    """Initialises a ``Conv2DTranspose`` kernel as bilinear upsampling (FCN, Long et al. 2015).
+
+    The filter is Caffe's "bilinear" filler: for a kernel of size ``k``, ``f = ceil(k / 2)``,
+    ``c = (2f - 1 - f % 2) / (2f)`` and ``w(x) = 1 - |x / f - c|`` along each axis. With
+    ``k = 2s - s % 2`` for stride ``s`` (4 for ×2, 8 for ×4) and ``padding="same"`` the layer
+    starts as exact bilinear interpolation. Channel ``i`` is upsampled into channel ``i``
+    only (a diagonal kernel), so the layer starts as a per-channel upsampler.
+
+    Works for any kernel of shape ``(kh, kw, C_out, C_in)``; off-diagonal channel pairs are 0.
+    """
+
+    def __call__(self, shape, dtype=None):
+        if len(shape) != 4:
+            raise ValueError(
+                f"BilinearUpsampling initialises a 4-D transposed-conv kernel, got shape {shape}"
+            )
+        kh, kw, c_out, c_in = shape
+        kernel = np.zeros(shape, dtype=np.float32)
+        plane = np.outer(_bilinear_1d(kh), _bilinear_1d(kw))
+        for channel in range(min(c_out, c_in)):
+            kernel[:, :, channel, channel] = plane
+        return keras.ops.convert_to_tensor(kernel, dtype=dtype or "float32")
+
+    def get_config(self) -> dict:
+        return {}
+
+
+def _bilinear_1d(size: int) -> np.ndarray:
+    factor = math.ceil(size / 2)
+    center = (2 * factor - 1 - factor % 2) / (2.0 * factor)
+    x = np.arange(size, dtype=np.float64)
+    return (1.0 - np.abs(x / factor - center)).astype(np.float32)
+
+
+def scaled_channels(channels: int, width_multiplier: float) -> int:
+    """Channel count of a hidden layer after applying the width multiplier (at least 1)."""
+    return max(1, int(round(channels * width_multiplier)))
+
+
+def validate_common_args(
+    *,
+    model: str,
+    num_keypoints: int,
+    input_size: int,
+    width_multiplier: float,
+    input_multiple: int,
+    min_input_size: int,
+) -> None:
+    """Raises ``ValueError`` naming the argument when a constructor argument is unusable."""
+    if not isinstance(num_keypoints, int) or num_keypoints < 1:
+        raise ValueError(f"{model}: num_keypoints must be a positive int, got {num_keypoints!r}")
+    if not isinstance(input_size, int) or input_size < min_input_size:
+        raise ValueError(
+            f"{model}: input_size must be an int >= {min_input_size}, got {input_size!r}"
+        )
+    if input_size % input_multiple:
+        raise ValueError(
+            f"{model}: input_size must be a multiple of {input_multiple}, got {input_size}"
+        )
+    if not width_multiplier > 0:
+        raise ValueError(f"{model}: width_multiplier must be > 0, got {width_multiplier!r}")
+
+
+def resolve_dtype(dtype) -> str:
+    """The dtype-policy name the layers of a model are built with.
+
+    Args:
+      dtype: ``None`` (use the global ``keras.mixed_precision`` policy at construction time),
+        a policy name such as ``"mixed_float16"`` / ``"mixed_bfloat16"`` / ``"float32"``, or a
+        ``keras.DTypePolicy``.
+    """
+    if dtype is None:
+        return keras.config.dtype_policy().name
+    if isinstance(dtype, keras.DTypePolicy):
+        return dtype.name
+    return keras.DTypePolicy(dtype).name
+
+
+def float32_output(x, name: str):
+    """Identity that casts a head to float32 and gives the model output its ``name``.
+
+    Under a mixed policy the network computes in float16/bfloat16; losses and decoders
+    always receive float32.
+    """
+    return keras.layers.Activation("linear", dtype="float32", name=name)(x)
+
+
+def crop_to(x, height: int, width: int, name: str, dtype: str):
+    """Crops the bottom/right of ``x`` [B, H, W, C] to [B, height, width, C] (no-op if equal).
+
+    Upsampling a map whose size was rounded up by a ``"same"`` pooling can overshoot its skip
+    connection by a row/column; FCN crops the same way.
+    """
+    h, w = x.shape[1], x.shape[2]
+    if (h, w) == (height, width):
+        return x
+    if h < height or w < width:
+        raise ValueError(f"{name}: cannot crop a {h}x{w} map to {height}x{width}")
+    return keras.layers.Cropping2D(((0, h - height), (0, w - width)), name=name, dtype=dtype)(x)

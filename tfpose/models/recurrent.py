@@ -1,0 +1,281 @@
+"""Recurrent human pose network (Belagiannis & Zisserman, FG 2017).
+
+A feed-forward module runs once; a recurrent module then runs ``num_passes`` times with one
+set of weights. Every pass has keypoint (and limb) heads, so every pass can carry a loss; the
+last pass's keypoint maps are the prediction.
+
+Layer by layer, from the authors' released network definition
+(``ox-vgg/keypoint_detection/dagnetworks/initialize3ObjeRecFusion.m``), input 248 → 62:
+
+=========================  ======================================  ===========
+feed-forward               conv 3×3: 64, 64, pool, 64, 128, pool,  BN + ReLU
+                           128, 128 (= the 128-channel skip)
+                           conv 9×9: 256, 512                      BN + ReLU
+                           conv 1×1: 256, 256                      ReLU
+heads (every pass)         conv 1×1 → K keypoints, → L limbs       ReLU
+recurrent (× num_passes)   concat(skip 128, previous 256) = 384
+                           conv 7×7 64, 13×13 64, 13×13 128        BN + ReLU
+                           conv 1×1 256                            ReLU
+=========================  ======================================  ===========
+
+Counting passes: the paper's "network with T iterations" (Fig. 3) has T + 1 applications of
+the recurrent module after the feed-forward heads (layers 8A, 8B, 8C, 8D for T = 2; the
+released code builds it as ``shareFlag=[0,1,1]``: the first application owns the weights,
+the next two reuse them). Here ``num_passes`` counts applications, so the paper's final
+model (T = 2) is ``num_passes=3`` and its "keypoint" baseline (T = 0) is ``num_passes=1``;
+``num_passes=0`` is the feed-forward module alone.
+
+The feed-forward heads have their own weights; all recurrent passes share one set of heads,
+as in the released code. The released code keeps separate batch-norm parameters per pass
+(they are named after the iteration); by default they are shared here, so the weight count
+does not depend on ``num_passes`` — ``share_batch_norm=False`` reproduces the released code.
+
+Shape legend: B batch, S input size, K keypoints, L limbs. Outputs are [B, S/4, S/4, K] and
+[B, S/4, S/4, L], float32, ReLU'd (non-negative) confidence maps.
+"""
+
+from __future__ import annotations
+
+import keras
+
+from tfpose.models.layers import (
+    float32_output,
+    resolve_dtype,
+    scaled_channels,
+    validate_common_args,
+)
+
+# (kernel size, channels, batch norm, max-pool 2×2 after) — released network, layers conv1-10.
+FEEDFORWARD_LAYERS = (
+    (3, 64, True, False),
+    (3, 64, True, True),
+    (3, 64, True, False),
+    (3, 128, True, True),
+    (3, 128, True, False),
+    (3, 128, True, False),
+    (9, 256, True, False),
+    (9, 512, True, False),
+    (1, 256, False, False),
+    (1, 256, False, False),
+)
+# The released code concatenates the output of "layer20" (the ReLU after conv6, 128 channels,
+# the paper's "Layer 3") with the running 256-channel features.
+SKIP_LAYER = 6
+# (kernel size, channels, batch norm) — the released "addRecFuse" block.
+RECURRENT_LAYERS = (
+    (7, 64, True),
+    (13, 64, True),
+    (13, 128, True),
+    (1, 256, False),
+)
+OUTPUT_STRIDE = 4
+PAPER_INPUT_SIZE = 248
+PAPER_NUM_PASSES = 3  # the paper's "2 iterations" (Table I, Fig. 3), see the module docstring
+# Released code: every filter ~ N(0, 0.01), biases 0; trained from scratch.
+KERNEL_STDDEV = 0.01
+
+
+def _conv(channels: int, kernel: int, name: str, dtype: str, activation=None):
+    return keras.layers.Conv2D(
+        channels,
+        kernel,
+        padding="same",
+        activation=activation,
+        kernel_initializer=keras.initializers.RandomNormal(stddev=KERNEL_STDDEV),
+        bias_initializer="zeros",
+        name=name,
+        dtype=dtype,
+    )
+
+
+def _batch_norm(name: str, dtype: str):
+    return keras.layers.BatchNormalization(name=name, dtype=dtype)
+
+
+def apply_feedforward(image, width_multiplier: float, dtype: str):
+    """The feed-forward module.
+
+    Args:
+      image: [B, S, S, 3].
+
+    Returns:
+      ``(skip, features)``: [B, S/4, S/4, 128w] and [B, S/4, S/4, 256w].
+    """
+    x, skip = image, None
+    pool = 0
+    for index, (kernel, channels, batch_norm, pool_after) in enumerate(FEEDFORWARD_LAYERS, 1):
+        channels = scaled_channels(channels, width_multiplier)
+        if batch_norm:
+            x = _conv(channels, kernel, f"feedforward_conv{index}", dtype)(x)
+            x = _batch_norm(f"feedforward_bn{index}", dtype)(x)
+            x = keras.layers.ReLU(name=f"feedforward_relu{index}", dtype=dtype)(x)
+        else:
+            x = _conv(channels, kernel, f"feedforward_conv{index}", dtype, "relu")(x)
+        if pool_after:
+            pool += 1
+            x = keras.layers.MaxPooling2D(2, name=f"feedforward_pool{pool}", dtype=dtype)(x)
+        if index == SKIP_LAYER:
+            skip = x
+    return skip, x
+
+
+class RecurrentModule:
+    """The recurrent (fusion) module: layers built once, applied any number of times.
+
+    Calling it again reuses the same convolution (and, by default, batch-norm) layers, so
+    every pass shares one set of weights.
+    """
+
+    def __init__(self, width_multiplier: float, share_batch_norm: bool, dtype: str):
+        self.dtype = dtype
+        self.share_batch_norm = share_batch_norm
+        self.convs, self.batch_norms = [], []
+        for index, (kernel, channels, batch_norm) in enumerate(RECURRENT_LAYERS, 1):
+            channels = scaled_channels(channels, width_multiplier)
+            activation = None if batch_norm else "relu"
+            self.convs.append(_conv(channels, kernel, f"recurrent_conv{index}", dtype, activation))
+            self.batch_norms.append(
+                _batch_norm(f"recurrent_bn{index}", dtype) if batch_norm else None
+            )
+
+    def __call__(self, skip, features, pass_index: int):
+        """One pass: [B, h, w, 128w] skip + [B, h, w, 256w] features → [B, h, w, 256w]."""
+        x = keras.layers.Concatenate(name=f"recurrent_concat_{pass_index}", dtype=self.dtype)(
+            [skip, features]
+        )
+        for index, (conv, batch_norm) in enumerate(
+            zip(self.convs, self.batch_norms, strict=True), 1
+        ):
+            x = conv(x)
+            if batch_norm is not None:
+                if not self.share_batch_norm and pass_index > 1:
+                    batch_norm = _batch_norm(f"recurrent_bn{index}_pass{pass_index}", self.dtype)
+                x = batch_norm(x)
+                x = keras.layers.ReLU(name=f"recurrent_relu{index}_{pass_index}", dtype=self.dtype)(
+                    x
+                )
+        return x
+
+
+class Heads:
+    """1×1 convolution + ReLU heads for keypoint and (optionally) limb maps."""
+
+    def __init__(self, prefix: str, num_keypoints: int, num_limbs: int, dtype: str):
+        self.keypoints = _conv(num_keypoints, 1, f"{prefix}_keypoints", dtype, "relu")
+        self.limbs = _conv(num_limbs, 1, f"{prefix}_limbs", dtype, "relu") if num_limbs else None
+
+    def __call__(self, features, pass_index: int, outputs: dict) -> None:
+        outputs[f"keypoints_{pass_index}"] = float32_output(
+            self.keypoints(features), f"keypoints_{pass_index}"
+        )
+        if self.limbs is not None:
+            outputs[f"limbs_{pass_index}"] = float32_output(
+                self.limbs(features), f"limbs_{pass_index}"
+            )
+
+
+@keras.saving.register_keras_serializable(package="tfpose")
+class RecurrentPoseNet(keras.Model):
+    """Belagiannis & Zisserman's recurrent pose network.
+
+    Args:
+      num_keypoints: K, keypoint maps per pass (16 MPII, 14 LSP, 17 COCO).
+      num_limbs: L, limb ("body part") maps per pass; 0 removes the limb heads.
+      num_passes: applications of the recurrent module (0 = feed-forward only); the paper's
+        final model ("2 iterations") is 3, see the module docstring.
+      input_size: S, side of the square input; a multiple of 4.
+      width_multiplier: scales every hidden channel count (1.0 = paper).
+      share_batch_norm: share the recurrent module's batch-norm layers across passes (the
+        released code gives each pass its own).
+      dtype: dtype policy of the layers (``None`` = the global policy); outputs are float32.
+      **kwargs: ``name`` / ``trainable`` for ``keras.Model``.
+
+    Inputs:
+      ``image``: [B, S, S, 3] float32, already normalised by the data pipeline.
+
+    Outputs:
+      dict of float32 maps at stride 4: ``keypoints_t`` [B, S/4, S/4, K] and, when
+      ``num_limbs > 0``, ``limbs_t`` [B, S/4, S/4, L] for t = 0 (feed-forward) … num_passes.
+      ``keypoints_{num_passes}`` is the prediction (:attr:`prediction_output`).
+    """
+
+    def __init__(
+        self,
+        num_keypoints: int = 16,
+        num_limbs: int = 15,
+        num_passes: int = PAPER_NUM_PASSES,
+        input_size: int = PAPER_INPUT_SIZE,
+        width_multiplier: float = 1.0,
+        share_batch_norm: bool = True,
+        dtype=None,
+        **kwargs,
+    ):
+        validate_common_args(
+            model="RecurrentPoseNet",
+            num_keypoints=num_keypoints,
+            input_size=input_size,
+            width_multiplier=width_multiplier,
+            input_multiple=OUTPUT_STRIDE,
+            min_input_size=8,
+        )
+        if not isinstance(num_limbs, int) or num_limbs < 0:
+            raise ValueError(f"RecurrentPoseNet: num_limbs must be an int >= 0, got {num_limbs!r}")
+        if not isinstance(num_passes, int) or num_passes < 0:
+            raise ValueError(
+                f"RecurrentPoseNet: num_passes must be an int >= 0, got {num_passes!r}"
+            )
+        policy = resolve_dtype(dtype)
+
+        # === Functional model ===
+        image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
+        skip, features = apply_feedforward(image, width_multiplier, policy)
+        outputs = {}
+        Heads("feedforward", num_keypoints, num_limbs, policy)(features, 0, outputs)
+        if num_passes:
+            module = RecurrentModule(width_multiplier, share_batch_norm, policy)
+            heads = Heads("recurrent", num_keypoints, num_limbs, policy)
+            for pass_index in range(1, num_passes + 1):
+                features = module(skip, features, pass_index)
+                heads(features, pass_index, outputs)
+        super().__init__(inputs=image, outputs=outputs, **kwargs)
+
+        # === Config ===
+        self.num_keypoints = num_keypoints
+        self.num_limbs = num_limbs
+        self.num_passes = num_passes
+        self.input_size = input_size
+        self.width_multiplier = width_multiplier
+        self.share_batch_norm = share_batch_norm
+        self.dtype_policy_name = policy
+
+    @property
+    def prediction_output(self) -> str:
+        """Name of the output to decode into keypoints."""
+        return f"keypoints_{self.num_passes}"
+
+    @property
+    def output_stride(self) -> int:
+        """Input pixels per pixel of :attr:`prediction_output`."""
+        return OUTPUT_STRIDE
+
+    @property
+    def output_strides(self) -> dict[str, int]:
+        """Stride of every output, by name."""
+        return {name: OUTPUT_STRIDE for name in self.output_names}
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "num_keypoints": self.num_keypoints,
+            "num_limbs": self.num_limbs,
+            "num_passes": self.num_passes,
+            "input_size": self.input_size,
+            "width_multiplier": self.width_multiplier,
+            "share_batch_norm": self.share_batch_norm,
+            "dtype": self.dtype_policy_name,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
