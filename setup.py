@@ -29,6 +29,8 @@ setup(
         "matplotlib>=3.8,<4",
         # Runs .tflite files (tf.lite.Interpreter is deprecated).
         "ai-edge-litert>=1.2,<3",
+        # tf.summary needs it; TensorFlow 2.21 no longer installs it.
+        "tensorboard>=2.20,<3",
     ],
     extras_require={
         "test": ["pytest>=8,<10", "hypothesis>=6.100,<7"],

@@ -11,7 +11,13 @@ prints the per-joint tables (both MPII conventions) and, with --output_dir, writ
 table.txt, keypoint_results.json (COCO keypoint results), pck_curves.png and, when confidences
 and occlusion labels exist, visibility_pr.png/.csv. See docs/evaluation.md.
 
-Model mode (--model, --records, --flip_test) is declared but not wired yet.
+Model mode (a model trained by ``python -m tfpose.train``; its flags.json says how to crop):
+
+  python -m tfpose.evaluate --model=runs/quickstart/best.keras --records=data/synthetic \
+    --split=test --flip_test --output_dir=runs/quickstart/eval
+
+Model mode reads ``.keras`` files; SavedModel and TFLite artifacts are scored by
+``python -m tfpose.export``'s parity report.
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ from tfpose.evaluation import prediction_files, report
 _MODEL = flags.DEFINE_string(
     "model", None, "Model to evaluate: a .keras file, a SavedModel directory or a .tflite file."
 )
-_RECORDS = flags.DEFINE_string("records", None, "Manifest or records of the evaluation split.")
+_RECORDS = flags.DEFINE_string("records", None, "Converted dataset folder (manifest.json).")
+_SPLIT = flags.DEFINE_string("split", "test", "Split of --records to evaluate on.")
+_MAX_EXAMPLES = flags.DEFINE_integer("max_examples", 0, "Evaluate the first N examples (0 = all).")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Model mode: batch size.")
 _FLIP_TEST = flags.DEFINE_boolean(
     "flip_test", False, "Average the heatmaps of the image and its mirror (model mode)."
 )
@@ -44,7 +53,11 @@ _GROUND_TRUTH_SLICE = flags.DEFINE_string(
     "e.g. 9500:10000 for the LSPET test split.",
 )
 _PROTOCOL = flags.DEFINE_enum(
-    "protocol", "mpii", report.PROTOCOLS, "mpii: PCKh; lsp: PCK@0.2 torso; pck: generic."
+    "protocol",
+    None,
+    report.PROTOCOLS,
+    "mpii: PCKh; lsp: PCK@0.2 torso; pck: generic. Default: mpii for prediction files; for a "
+    "model, mpii (MPII skeleton with head boxes), lsp (LSP skeleton) or pck.",
 )
 _SKELETON = flags.DEFINE_enum(
     "skeleton",
@@ -84,36 +97,99 @@ def _skeleton_for(protocol: str, ground_truth: prediction_files.GroundTruth) -> 
     return skeletons.get_skeleton(name)
 
 
+def _evaluate_model() -> tuple[dict, dict]:
+    """Model mode: runs the model over ``--records`` and scores it."""
+    import keras
+
+    import tfpose.models  # noqa: F401  (registers the model classes for load_model)
+    from tfpose.data import pipeline
+    from tfpose.data.records import Manifest
+    from tfpose.evaluation import on_records
+    from tfpose.training.run import saved_pipeline
+
+    path = _MODEL.value
+    if not path.endswith(".keras"):
+        raise app.UsageError(
+            f"--model={path}: model mode reads .keras files; export artifacts (SavedModel, "
+            "TFLite) are scored against their .keras model by python -m tfpose.export"
+        )
+    if not _RECORDS.value:
+        raise app.UsageError("--model needs --records (a converted dataset folder)")
+    if not _BATCH_SIZE.value > 0:
+        raise app.UsageError("--batch_size must be positive")
+    config, skeleton, _ = saved_pipeline(path)
+    model = keras.models.load_model(path)
+    manifest = Manifest.load(_RECORDS.value)
+    dataset = pipeline.build_dataset(
+        manifest.files(_SPLIT.value),
+        skeleton,
+        config,
+        training=False,
+        batch_size=_BATCH_SIZE.value,
+        deterministic=True,
+        record_skeleton=skeletons.get_skeleton(manifest.skeleton),
+    )
+    output = model.prediction_output
+
+    def heatmap_fn(images):
+        return model(images, training=False)[output]
+
+    predictions = on_records.predict_batches(
+        heatmap_fn,
+        dataset,
+        model.output_stride,
+        flip_permutation=skeleton.flip_permutation if _FLIP_TEST.value else None,
+        max_examples=_MAX_EXAMPLES.value or None,
+    )
+    result = on_records.score_predictions(predictions, skeleton, _PROTOCOL.value)
+    result["model"] = path
+    result["records"] = f"{_RECORDS.value} ({_SPLIT.value})"
+    result["flip_test"] = _FLIP_TEST.value
+    return result, {
+        "keypoints": predictions["pred_keypoints"],
+        "scores": predictions["confidence"],
+        "image_ids": list(predictions["image_id"]),
+    }
+
+
+def _evaluate_prediction_file() -> tuple[dict, dict]:
+    protocol = _PROTOCOL.value or "mpii"
+    ground_truth = prediction_files.load_ground_truth(_GROUND_TRUTH.value)
+    if _GROUND_TRUTH_SLICE.value:
+        ground_truth = ground_truth.select(parse_slice(_GROUND_TRUTH_SLICE.value))
+    predictions = prediction_files.align_predictions(
+        prediction_files.load_predictions(_PREDICTIONS.value, _PREDICTIONS_KEY.value),
+        ground_truth,
+    )
+    result = report.evaluate_predictions(
+        predictions.keypoints,
+        ground_truth.keypoints,
+        ground_truth.visibility,
+        ground_truth.head_boxes,
+        _skeleton_for(protocol, ground_truth),
+        protocol,
+        confidences=predictions.scores,
+        occlusion_labelled=ground_truth.occlusion_labelled,
+        threshold=_THRESHOLD.value,
+        reference=_REFERENCE.value,
+    )
+    return result, {
+        "keypoints": predictions.keypoints,
+        "scores": predictions.scores,
+        "image_ids": ground_truth.image_ids,
+    }
+
+
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if _MODEL.value is not None:
-        raise app.UsageError(
-            "model mode (--model) is not available yet; evaluate a predictions file with "
-            "--predictions and --ground_truth"
-        )
-    if _PREDICTIONS.value is None or _GROUND_TRUTH.value is None:
-        raise app.UsageError("give --predictions and --ground_truth (or --model, once available)")
+    if _MODEL.value is None and (_PREDICTIONS.value is None or _GROUND_TRUTH.value is None):
+        raise app.UsageError("give --model and --records, or --predictions and --ground_truth")
     try:
-        ground_truth = prediction_files.load_ground_truth(_GROUND_TRUTH.value)
-        if _GROUND_TRUTH_SLICE.value:
-            ground_truth = ground_truth.select(parse_slice(_GROUND_TRUTH_SLICE.value))
-        predictions = prediction_files.align_predictions(
-            prediction_files.load_predictions(_PREDICTIONS.value, _PREDICTIONS_KEY.value),
-            ground_truth,
-        )
-        result = report.evaluate_predictions(
-            predictions.keypoints,
-            ground_truth.keypoints,
-            ground_truth.visibility,
-            ground_truth.head_boxes,
-            _skeleton_for(_PROTOCOL.value, ground_truth),
-            _PROTOCOL.value,
-            confidences=predictions.scores,
-            occlusion_labelled=ground_truth.occlusion_labelled,
-            threshold=_THRESHOLD.value,
-            reference=_REFERENCE.value,
-        )
+        if _MODEL.value is not None:
+            result, predicted = _evaluate_model()
+        else:
+            result, predicted = _evaluate_prediction_file()
     except (FileNotFoundError, KeyError, ValueError) as error:
         # Bad input files or flag combinations: report the message, not a traceback.
         raise app.UsageError(str(error.args[0]) if error.args else repr(error)) from error
@@ -122,9 +198,9 @@ def main(argv: list[str]) -> None:
         written = report.write_report(
             result,
             _OUTPUT_DIR.value,
-            predictions.keypoints,
-            predictions.scores,
-            ground_truth.image_ids,
+            predicted["keypoints"],
+            predicted["scores"],
+            predicted["image_ids"],
         )
         print("\nwrote " + ", ".join(str(path) for path in written.values()))
 

@@ -12,7 +12,7 @@ import scipy.io
 import tensorflow as tf
 
 from tfpose.data import coco, lsp, mpii, records
-from tfpose.data.convert import convert
+from tfpose.data.conversion import convert
 from tfpose.data.example import OCCLUDED, VISIBLE, PoseExample, parse_example
 from tfpose.data.image_files import SkipLog, UnreadableImageError, read_image_file
 from tfpose.skeletons import LSP, MPII

@@ -25,18 +25,11 @@ from __future__ import annotations
 
 import os
 import sys
-import time
-from collections.abc import Iterable, Iterator
 
 from absl import app, flags, logging
 
-from tfpose.data import coco, lsp, mpii, records
-from tfpose.data.example import PoseExample
-from tfpose.data.image_files import SkipLog
-from tfpose.skeletons import get_skeleton
-
-DATASETS = ("mpii", "lsp", "lspet", "coco", "synthetic")
-SKELETON_OF = {"mpii": "mpii", "lsp": "lsp", "lspet": "lsp", "coco": "coco", "synthetic": "mpii"}
+from tfpose.data import records
+from tfpose.data.conversion import DATASETS, convert
 
 _DATASET = flags.DEFINE_enum("dataset", None, DATASETS, "Which dataset to convert.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "The dataset's folder (not for synthetic).")
@@ -55,100 +48,6 @@ _VALIDATION_FILE = flags.DEFINE_string(
 _SINGLE_PERSON = flags.DEFINE_bool(
     "single_person_only", False, "MPII .mat: keep only the release's single-person rectangles."
 )
-
-EXAMPLES_PER_SHARD = 1000
-
-
-def dataset_splits(
-    dataset: str,
-    data_dir: str | None,
-    skip_log: SkipLog,
-    *,
-    num_examples: int = 10000,
-    num_eval_examples: int | None = None,
-    seed: int = 0,
-    num_workers: int = 2,
-    annotations: str | None = None,
-    validation_file: str | None = None,
-    single_person_only: bool = False,
-) -> dict[str, tuple[int, Iterable[PoseExample]]]:
-    """``{split: (expected count before skips, examples)}`` for ``dataset``."""
-    if dataset == "synthetic":
-        from tfpose.data import synthetic  # imported here: the generator is only needed here
-
-        n_eval = num_eval_examples if num_eval_examples is not None else max(num_examples // 10, 1)
-        starts = {"train": (0, num_examples), "val": (num_examples, n_eval)}
-        starts["test"] = (num_examples + n_eval, n_eval)
-        return {
-            split: (
-                count,
-                synthetic.generate_examples(
-                    count, seed=seed, start=start, num_workers=num_workers
-                ),
-            )
-            for split, (start, count) in starts.items()
-        }
-    if not data_dir:
-        raise app.UsageError(f"--data_dir is required for --dataset={dataset}")
-    if not os.path.isdir(data_dir):
-        raise app.UsageError(f"--data_dir={data_dir} is not a directory")
-    if dataset == "lsp":
-        splits = lsp.read_lsp(data_dir, skip_log)
-    elif dataset == "lspet":
-        splits = lsp.read_lspet(data_dir, skip_log)
-    elif dataset == "coco":
-        splits = coco.read_coco(data_dir, skip_log)
-    else:
-        splits = mpii.read_mpii(
-            data_dir, skip_log, annotations, validation_file, single_person_only
-        )
-    return splits
-
-
-def _with_progress(
-    examples: Iterable[PoseExample], split: str, total: int, every: int = 500
-) -> Iterator[PoseExample]:
-    start = time.time()
-    count = 0
-    for count, example in enumerate(examples, 1):
-        if count % every == 0:
-            rate = count / max(time.time() - start, 1e-9)
-            print(f"  {split}: {count}/{total} examples ({rate:.0f}/s)", file=sys.stderr, flush=True)
-        yield example
-    print(f"  {split}: {count} examples in {time.time() - start:.1f}s", file=sys.stderr)
-
-
-def convert(
-    dataset: str, output_dir: str, data_dir: str | None = None, num_shards: int = 0, **options
-) -> dict:
-    """Converts ``dataset`` into ``output_dir``; returns the manifest it wrote."""
-    skeleton = get_skeleton(SKELETON_OF[dataset])
-    skip_log = SkipLog()
-    splits = dataset_splits(dataset, data_dir, skip_log, **options)
-    manifest = {
-        "dataset": dataset,
-        "skeleton": skeleton.name,
-        "num_keypoints": skeleton.num_keypoints,
-        "splits": {},
-        "skipped": {},
-    }
-    for split, (expected, examples) in splits.items():
-        skipped_before = skip_log.total
-        shards = num_shards or max(1, -(-expected // EXAMPLES_PER_SHARD))
-        entry = records.write_split(
-            _with_progress(examples, split, expected), output_dir, split, shards
-        )
-        if entry["num_examples"] == 0:
-            raise ValueError(
-                f"split {split!r} of {dataset} has no usable example "
-                f"({skip_log.total - skipped_before} skipped; see the warnings above)"
-            )
-        manifest["splits"][split] = entry
-        manifest["skipped"][split] = skip_log.total - skipped_before
-    manifest["skip_reasons"] = dict(skip_log.reasons)
-    records.write_manifest(output_dir, manifest)
-    return manifest
-
 
 def main(argv: list[str]) -> None:
     del argv

@@ -86,6 +86,14 @@ class PipelineConfig:
                 f"input_size {self.input_size} is not a multiple of heatmap_stride "
                 f"{self.heatmap_stride}"
             )
+        for target in self.targets:
+            if target.stride is not None and (
+                target.stride <= 0 or self.input_size % target.stride
+            ):
+                raise ValueError(
+                    f"target {target.name!r}: stride {target.stride} must be positive and "
+                    f"divide input_size {self.input_size}"
+                )
         if self.crop_convention not in transforms.CROP_CONVENTIONS:
             raise ValueError(
                 f"crop_convention must be one of {sorted(transforms.CROP_CONVENTIONS)}, "

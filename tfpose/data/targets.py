@@ -90,6 +90,8 @@ class GaussianTarget:
       amplitude: peak value.
       truncate: maps are zero beyond this many standard deviations.
       occlusion_mode: overrides the pipeline's mode for this head when set.
+      stride: crop pixels per map pixel of this head; None = the pipeline's heatmap stride
+        (heads of one model may differ, e.g. the residual cascade's stride-4 detector).
     """
 
     name: str = "keypoints"
@@ -98,6 +100,7 @@ class GaussianTarget:
     amplitude: float = 1.0
     truncate: float = 3.0
     occlusion_mode: str | None = None
+    stride: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +114,7 @@ class LimbTarget:
       amplitude: peak value.
       truncate: maps are zero beyond this Mahalanobis distance.
       occlusion_mode: overrides the pipeline's mode for this head when set.
+      stride: as for :class:`GaussianTarget`.
     """
 
     name: str = "limbs"
@@ -119,6 +123,7 @@ class LimbTarget:
     amplitude: float = BELAGIANNIS_AMPLITUDE
     truncate: float = 3.0
     occlusion_mode: str | None = None
+    stride: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,11 +135,13 @@ class DiscTarget:
       radius: disc radius in crop pixels per 200 px of person height.
       occlusion_mode: Bulat trains detection on visible parts only, i.e. occluded parts are
         background: ``"exclude"``.
+      stride: as for :class:`GaussianTarget`.
     """
 
     name: str = "detection"
     radius: float = BULAT_DISC_RADIUS_PER_200PX
     occlusion_mode: str | None = "exclude"
+    stride: int | None = None
 
 
 TargetSpec = GaussianTarget | LimbTarget | DiscTarget
@@ -391,8 +398,11 @@ def encode_targets(
     """
     out = dict(example)
     keypoints, visibility = example["keypoints"], example["visibility"]
+    base_size, base_stride = heatmap_size, stride
     for spec in targets:
         mode = spec.occlusion_mode or occlusion_mode
+        stride = spec.stride or base_stride
+        heatmap_size = [n * base_stride // stride for n in base_size]
         if isinstance(spec, GaussianTarget):
             if spec.sigma_units == "body":
                 sigma = spec.sigma * person_height(example) / SCALE_UNIT_PX / stride

@@ -73,15 +73,25 @@ PAPER_INPUT_SIZE = 248
 PAPER_NUM_PASSES = 3  # the paper's "2 iterations" (Table I, Fig. 3), see the module docstring
 # Released code: every filter ~ N(0, 0.01), biases 0; trained from scratch.
 KERNEL_STDDEV = 0.01
+# "paper": N(0, 0.01) as released. "he": He-normal, which keeps activations at unit scale in
+# narrow (width-multiplied) networks, where N(0, 0.01) starts with outputs near zero and short
+# CPU runs spend most of their steps escaping that.
+KERNEL_INITS = ("paper", "he")
 
 
-def _conv(channels: int, kernel: int, name: str, dtype: str, activation=None):
+def _initializer(kernel_init: str):
+    if kernel_init == "he":
+        return keras.initializers.HeNormal()
+    return keras.initializers.RandomNormal(stddev=KERNEL_STDDEV)
+
+
+def _conv(channels: int, kernel: int, name: str, dtype: str, activation=None, init="paper"):
     return keras.layers.Conv2D(
         channels,
         kernel,
         padding="same",
         activation=activation,
-        kernel_initializer=keras.initializers.RandomNormal(stddev=KERNEL_STDDEV),
+        kernel_initializer=_initializer(init),
         bias_initializer="zeros",
         name=name,
         dtype=dtype,
@@ -92,7 +102,7 @@ def _batch_norm(name: str, dtype: str):
     return keras.layers.BatchNormalization(name=name, dtype=dtype)
 
 
-def apply_feedforward(image, width_multiplier: float, dtype: str):
+def apply_feedforward(image, width_multiplier: float, dtype: str, kernel_init: str = "paper"):
     """The feed-forward module.
 
     Args:
@@ -106,11 +116,13 @@ def apply_feedforward(image, width_multiplier: float, dtype: str):
     for index, (kernel, channels, batch_norm, pool_after) in enumerate(FEEDFORWARD_LAYERS, 1):
         channels = scaled_channels(channels, width_multiplier)
         if batch_norm:
-            x = _conv(channels, kernel, f"feedforward_conv{index}", dtype)(x)
+            x = _conv(channels, kernel, f"feedforward_conv{index}", dtype, init=kernel_init)(x)
             x = _batch_norm(f"feedforward_bn{index}", dtype)(x)
             x = keras.layers.ReLU(name=f"feedforward_relu{index}", dtype=dtype)(x)
         else:
-            x = _conv(channels, kernel, f"feedforward_conv{index}", dtype, "relu")(x)
+            x = _conv(
+                channels, kernel, f"feedforward_conv{index}", dtype, "relu", kernel_init
+            )(x)
         if pool_after:
             pool += 1
             x = keras.layers.MaxPooling2D(2, name=f"feedforward_pool{pool}", dtype=dtype)(x)
@@ -126,14 +138,18 @@ class RecurrentModule:
     every pass shares one set of weights.
     """
 
-    def __init__(self, width_multiplier: float, share_batch_norm: bool, dtype: str):
+    def __init__(
+        self, width_multiplier: float, share_batch_norm: bool, dtype: str, kernel_init: str = "paper"
+    ):
         self.dtype = dtype
         self.share_batch_norm = share_batch_norm
         self.convs, self.batch_norms = [], []
         for index, (kernel, channels, batch_norm) in enumerate(RECURRENT_LAYERS, 1):
             channels = scaled_channels(channels, width_multiplier)
             activation = None if batch_norm else "relu"
-            self.convs.append(_conv(channels, kernel, f"recurrent_conv{index}", dtype, activation))
+            self.convs.append(
+                _conv(channels, kernel, f"recurrent_conv{index}", dtype, activation, kernel_init)
+            )
             self.batch_norms.append(
                 _batch_norm(f"recurrent_bn{index}", dtype) if batch_norm else None
             )
@@ -160,9 +176,13 @@ class RecurrentModule:
 class Heads:
     """1×1 convolution + ReLU heads for keypoint and (optionally) limb maps."""
 
-    def __init__(self, prefix: str, num_keypoints: int, num_limbs: int, dtype: str):
-        self.keypoints = _conv(num_keypoints, 1, f"{prefix}_keypoints", dtype, "relu")
-        self.limbs = _conv(num_limbs, 1, f"{prefix}_limbs", dtype, "relu") if num_limbs else None
+    def __init__(
+        self, prefix: str, num_keypoints: int, num_limbs: int, dtype: str, init: str = "paper"
+    ):
+        self.keypoints = _conv(num_keypoints, 1, f"{prefix}_keypoints", dtype, "relu", init)
+        self.limbs = (
+            _conv(num_limbs, 1, f"{prefix}_limbs", dtype, "relu", init) if num_limbs else None
+        )
 
     def __call__(self, features, pass_index: int, outputs: dict) -> None:
         outputs[f"keypoints_{pass_index}"] = float32_output(
@@ -187,6 +207,8 @@ class RecurrentPoseNet(keras.Model):
       width_multiplier: scales every hidden channel count (1.0 = paper).
       share_batch_norm: share the recurrent module's batch-norm layers across passes (the
         released code gives each pass its own).
+      kernel_init: ``"paper"`` (N(0, 0.01), the released code) or ``"he"`` (He-normal, for
+        narrow models trained briefly).
       dtype: dtype policy of the layers (``None`` = the global policy); outputs are float32.
       **kwargs: ``name`` / ``trainable`` for ``keras.Model``.
 
@@ -207,6 +229,7 @@ class RecurrentPoseNet(keras.Model):
         input_size: int = PAPER_INPUT_SIZE,
         width_multiplier: float = 1.0,
         share_batch_norm: bool = True,
+        kernel_init: str = "paper",
         dtype=None,
         **kwargs,
     ):
@@ -224,16 +247,20 @@ class RecurrentPoseNet(keras.Model):
             raise ValueError(
                 f"RecurrentPoseNet: num_passes must be an int >= 0, got {num_passes!r}"
             )
+        if kernel_init not in KERNEL_INITS:
+            raise ValueError(
+                f"RecurrentPoseNet: kernel_init must be one of {KERNEL_INITS}, got {kernel_init!r}"
+            )
         policy = resolve_dtype(dtype)
 
         # === Functional model ===
         image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
-        skip, features = apply_feedforward(image, width_multiplier, policy)
+        skip, features = apply_feedforward(image, width_multiplier, policy, kernel_init)
         outputs = {}
-        Heads("feedforward", num_keypoints, num_limbs, policy)(features, 0, outputs)
+        Heads("feedforward", num_keypoints, num_limbs, policy, kernel_init)(features, 0, outputs)
         if num_passes:
-            module = RecurrentModule(width_multiplier, share_batch_norm, policy)
-            heads = Heads("recurrent", num_keypoints, num_limbs, policy)
+            module = RecurrentModule(width_multiplier, share_batch_norm, policy, kernel_init)
+            heads = Heads("recurrent", num_keypoints, num_limbs, policy, kernel_init)
             for pass_index in range(1, num_passes + 1):
                 features = module(skip, features, pass_index)
                 heads(features, pass_index, outputs)
@@ -246,6 +273,7 @@ class RecurrentPoseNet(keras.Model):
         self.input_size = input_size
         self.width_multiplier = width_multiplier
         self.share_batch_norm = share_batch_norm
+        self.kernel_init = kernel_init
         self.dtype_policy_name = policy
 
     @property
@@ -273,6 +301,7 @@ class RecurrentPoseNet(keras.Model):
             "input_size": self.input_size,
             "width_multiplier": self.width_multiplier,
             "share_batch_norm": self.share_batch_norm,
+            "kernel_init": self.kernel_init,
             "dtype": self.dtype_policy_name,
         }
 

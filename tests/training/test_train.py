@@ -1,0 +1,334 @@
+"""Training: outputs, resume after a kill, NaN handling, readable flag errors."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tfpose.models  # noqa: F401  (registers the model classes for load_model)
+from tfpose import losses
+from tfpose.data import pipeline
+from tfpose.data.conversion import convert
+from tfpose.data.records import Manifest
+from tfpose.models import build_model
+from tfpose.skeletons import MPII
+from tfpose.training import run as run_lib
+from tfpose.training.trainer import (
+    Stage,
+    Trainer,
+    TrainerConfig,
+    TrainingDivergedError,
+    history_rows,
+)
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+
+TINY = dict(
+    model="recurrent_tiny",
+    input_size=32,
+    width_multiplier=0.125,
+    num_passes=1,
+    batch_size=4,
+    schedule_unit="steps",
+    optimizer="adam",
+    learning_rates=(1e-3,),
+    log_every=2,
+    checkpoint_every=2,
+    val_examples=8,
+    verbose=False,
+)
+TINY_FLAGS = [
+    "--model=recurrent_tiny", "--input_size=32", "--width_multiplier=0.125",
+    "--num_passes=1", "--batch_size=4", "--schedule_unit=steps", "--optimizer=adam",
+    "--learning_rates=1e-3", "--log_every=1", "--val_examples=8",
+]
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synthetic")
+    convert("synthetic", str(out), num_examples=24, num_eval_examples=8, num_workers=1)
+    return str(out)
+
+
+def _train(records, workdir, steps, **overrides):
+    options = {**TINY, "stages": (("joint", steps),), **overrides}
+    config = run_lib.RunConfig(workdir=str(workdir), records=records, **options)
+    return run_lib.train(config)
+
+
+def test_run_writes_every_output(records, tmp_path):
+    summary = _train(records, tmp_path, 4)
+    for name in ("model.keras", "best.keras", "flags.json", "history.csv", "metrics.json"):
+        assert (tmp_path / name).exists(), name
+    assert summary["steps"] == 4 and summary["resumed_from_step"] == 0
+    flags = json.loads((tmp_path / "flags.json").read_text())
+    assert flags["skeleton"] == "mpii" and flags["prediction_output"] == "keypoints_1"
+    assert flags["input_size"] == 32 and flags["heatmap_stride"] == 4
+    rows = history_rows(str(tmp_path))
+    assert [int(r["step"]) for r in rows] == [2, 4]
+    assert "val/mean" in rows[-1] and rows[-1]["val/mean"] != ""
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert 0.0 <= metrics["validation"]["mean"] <= 100.0
+    model = keras.models.load_model(tmp_path / "model.keras")  # no custom_objects needed
+    assert model.prediction_output == "keypoints_1"
+    assert list(tf.io.gfile.glob(str(tmp_path / "tensorboard" / "*")))
+
+
+def test_rerun_resumes_instead_of_restarting(records, tmp_path):
+    _train(records, tmp_path, 4)
+    summary = _train(records, tmp_path, 6)
+    assert summary["resumed_from_step"] == 4
+    assert [int(r["step"]) for r in history_rows(str(tmp_path))] == [2, 4, 6]
+    # A finished run re-run with the same length does no more steps.
+    again = _train(records, tmp_path, 6)
+    assert again["resumed_from_step"] == 6
+
+
+def test_sigkill_then_rerun_resumes_at_saved_step(records, tmp_path):
+    command = [
+        sys.executable, "-m", "tfpose.train", f"--records={records}", f"--workdir={tmp_path}",
+        "--stages=joint:400", "--checkpoint_every=3", "--val_split=", *TINY_FLAGS,
+    ]
+    process = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    checkpoints = tmp_path / "checkpoints"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        if tf.train.latest_checkpoint(str(checkpoints)):
+            break
+        time.sleep(0.5)
+    assert process.poll() is None, process.stderr.read()
+    time.sleep(1.0)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    saved = int(tf.train.latest_checkpoint(str(checkpoints)).rsplit("-", 1)[1])
+    assert saved >= 3 and saved % 3 == 0
+    # Re-running the same command (shorter, to keep the test fast) resumes from that step.
+    result = subprocess.run(
+        [*command[:5], f"--stages=joint:{saved + 2}", *command[6:]],
+        env=ENV, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"resuming from {checkpoints}/ckpt-{saved} at step {saved}" in result.stderr
+    steps = [int(r["step"]) for r in history_rows(str(tmp_path))]
+    assert steps == sorted(steps) and steps[-1] == saved + 2
+    assert len(steps) == len(set(steps))  # rows after the checkpoint were dropped, not doubled
+
+
+def _toy_trainer(workdir, learning_rate, steps):
+    """A linear conv model (no ReLU, so a huge step cannot hide behind dead units)."""
+    keras.utils.set_random_seed(0)
+    image = keras.Input((8, 8, 3), name="image")
+    maps = keras.layers.Conv2D(2, 3, padding="same", name="conv")(image)
+    model = keras.Model(image, {"keypoints_0": maps})
+    rng = np.random.default_rng(0)
+    batch = {
+        "image": rng.normal(size=(4, 8, 8, 3)).astype("float32"),
+        "heatmaps/keypoints": rng.uniform(size=(4, 8, 8, 2)).astype("float32"),
+        "weights/keypoints": np.ones((4, 8, 8, 2), "float32"),
+    }
+    dataset_fn = lambda start: tf.data.Dataset.from_tensors(batch).repeat()  # noqa: E731
+    config = TrainerConfig(
+        workdir=str(workdir), stages=[Stage("joint", steps)], global_batch_size=4,
+        checkpoint_every=2, log_every=1, verbose=False,
+    )
+    optimizer = keras.optimizers.SGD(learning_rate)
+    spec = {"keypoints_0": losses.LossTerm("l2", "keypoints")}
+    return Trainer(config, tf.distribute.get_strategy(), model, optimizer, spec, dataset_fn)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    _toy_trainer(tmp_path, 1e-3, 2).train()
+    good = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
+    assert good.endswith("ckpt-2")
+    # Re-run with an absurd learning rate: the loss overflows within a few steps.
+    with pytest.raises(TrainingDivergedError, match="Last good checkpoint: .*ckpt-2"):
+        _toy_trainer(tmp_path, 1e30, 40).train()
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")) == good
+    reader = tf.train.load_checkpoint(good)
+    for name in reader.get_variable_to_shape_map():
+        value = reader.get_tensor(name)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            assert np.isfinite(value).all(), name
+
+
+def test_tiny_model_loss_decreases_on_a_fixed_batch(records):
+    manifest = Manifest.load(records)
+    config = pipeline.belagiannis_config(MPII, input_size=32)
+    batch = next(iter(pipeline.build_dataset(
+        manifest.files("train"), MPII, config, training=False, batch_size=4, deterministic=True
+    )))
+    keras.utils.set_random_seed(0)
+    model = build_model("recurrent_tiny", input_size=32, width_multiplier=0.125, num_passes=1)
+    spec = losses.recurrent_loss_spec(2, use_limbs=True)
+    optimizer = keras.optimizers.Adam(1e-3)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            total, _ = losses.total_loss(model(batch["image"], training=True), batch, spec)
+        grads = tape.gradient(total, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return total
+
+    first = float(step())
+    for _ in range(40):
+        last = float(step())
+    assert last < 0.7 * first, (first, last)
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--stages=joint"], "must look like NAME:LENGTH"),
+        (["--stages=warmup:3"], "unknown stage 'warmup'"),
+        (["--learning_rates=1e-3,1e-4"], "--lr_boundaries needs 1, got 0"),
+        (["--model=recurent"], "value should be one of"),
+        (["--stages=detector:3"], "the recurrent network has no detector/regressor stages"),
+    ],
+)
+def test_flag_errors_are_readable(records, tmp_path, flags, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "tfpose.train", f"--records={records}", f"--workdir={tmp_path}",
+         *TINY_FLAGS, *flags],
+        env=ENV, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_records_name_files_and_the_convert_command(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tfpose.train", "--flagfile=configs/recurrent.flags",
+         f"--workdir={tmp_path}", f"--records={tmp_path / 'mpii'}"],
+        env=ENV, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+    )
+    assert result.returncode == 1
+    assert f"{tmp_path / 'mpii' / 'manifest.json'} does not exist" in result.stderr
+    assert "python -m tfpose.data.convert --dataset=mpii" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_evaluate_model_mode_on_a_trained_model(records, tmp_path):
+    _train(records, tmp_path, 2)
+    out = tmp_path / "eval"
+    result = subprocess.run(
+        [sys.executable, "-m", "tfpose.evaluate", f"--model={tmp_path / 'model.keras'}",
+         f"--records={records}", "--split=val", "--flip_test", f"--output_dir={out}"],
+        env=ENV, capture_output=True, text=True, timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "PCKh@0.5" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["protocol"] == "mpii" and metrics["num_persons"] == 8
+    assert metrics["flip_test"] is True
+    # Synthetic records carry exact occlusion labels, so the visibility AP is computed.
+    assert (out / "keypoint_results.json").exists() and (out / "pck_curves.png").exists()
+
+
+def test_cascade_staged_schedule_in_one_command(records, tmp_path):
+    summary = _train(
+        records, tmp_path, 0, model="cascade_resnet_tiny", input_size=64,
+        width_multiplier=None, num_passes=None,
+        stages=(("detector", 2), ("regressor", 2), ("joint", 2)),
+    )
+    assert summary["steps"] == 6
+    rows = history_rows(str(tmp_path))
+    assert [(r["stage"], int(r["step"])) for r in rows] == [
+        ("detector", 2), ("regressor", 4), ("joint", 6)
+    ]
+    # Each stage trains only its own losses: the detector's sigmoid cross-entropy first, then
+    # the regressor's L2, then both.
+    assert rows[0]["loss/detection"] and not rows[0]["loss/regression"]
+    assert rows[1]["loss/regression"] and not rows[1]["loss/detection"]
+    assert rows[2]["loss/regression"] and rows[2]["loss/detection"]
+    flags = json.loads((tmp_path / "flags.json").read_text())
+    assert flags["stage_steps"] == [["detector", 2], ["regressor", 2], ["joint", 2]]
+    assert flags["heatmap_stride"] == 1  # the regressor predicts at input resolution
+
+
+def test_end_to_end_flag_collapses_stages(records, tmp_path):
+    summary = _train(
+        records, tmp_path, 0, model="cascade_vgg_tiny", input_size=64, width_multiplier=None,
+        num_passes=None, stages=(("detector", 1), ("regressor", 1), ("joint", 1)),
+        end_to_end=True,
+    )
+    rows = history_rows(str(tmp_path))
+    assert summary["steps"] == 3 and {r["stage"] for r in rows} == {"joint"}
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_multi_worker_on_localhost_agrees_on_weights(records, tmp_path):
+    ports = [_free_port(), _free_port()]
+    cluster = {"worker": [f"localhost:{p}" for p in ports]}
+    processes = []
+    for index in range(2):
+        tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "tfpose.train", f"--records={records}",
+             f"--workdir={tmp_path}", "--strategy=multi_worker", "--stages=joint:3",
+             "--checkpoint_every=3", "--val_split=", *TINY_FLAGS],
+            env={**ENV, "TF_CONFIG": json.dumps(tf_config)},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        ))
+    for p in processes:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-3000:]
+    chief = keras.models.load_model(tmp_path / "model.keras")
+    worker = keras.models.load_model(tmp_path / "worker-1" / "model.keras")
+    # Trained weights are all-reduced every step, so both workers hold the same values. Batch
+    # norm moving statistics are not trained: each worker averages its own batches (tf.distribute
+    # does not synchronise them), and the chief's are the ones in model.keras.
+    assert len(chief.trainable_weights) == len(worker.trainable_weights) > 0
+    for a, b in zip(chief.trainable_weights, worker.trainable_weights, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+    moving = [w for w in chief.non_trainable_weights if "moving" in w.path]
+    assert len(moving) == len(chief.non_trainable_weights)
+    # The weights moved: 3 synchronous steps on both workers' data.
+    fresh = build_model("recurrent_tiny", input_size=32, width_multiplier=0.125, num_passes=1)
+    assert any(a.shape == b.shape and not np.allclose(np.asarray(a), np.asarray(b))
+               for a, b in zip(chief.weights, fresh.weights, strict=True))
+    assert [int(r["step"]) for r in history_rows(str(tmp_path))][-1] == 3
+
+
+CONFIGS = sorted(
+    str(p.relative_to(REPO)) for p in (REPO / "configs").rglob("*.flags")
+)
+
+
+@pytest.mark.parametrize("flagfile", CONFIGS)
+def test_every_config_parses_and_validates(flagfile, monkeypatch):
+    from absl import flags
+
+    from tfpose import train as train_cli
+
+    monkeypatch.chdir(REPO)  # flagfiles include each other by repository-relative path
+    flags.FLAGS.unparse_flags()
+    try:
+        flags.FLAGS(["train", f"--flagfile={flagfile}", "--workdir=/tmp/unused"])
+        config = train_cli.config_from_flags()
+        config.validate()
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert config.model in run_lib.MODELS
+    header = (REPO / flagfile).read_text().splitlines()[:6]
+    assert any("python -m tfpose.train" in line for line in header), "header gives the command"

@@ -1,0 +1,209 @@
+r"""Trains a pose model: ``python -m tfpose.train --flagfile=configs/NAME.flags --workdir=DIR``.
+
+Examples::
+
+  # The quickstart: a small recurrent network on the built-in synthetic people (generated on
+  # first use), about 10 minutes on 2 CPU cores.
+  python -m tfpose.train --flagfile=configs/quickstart.flags --workdir=runs/quickstart
+
+  # The recurrent network's MPII recipe (needs MPII records, see the message if absent).
+  python -m tfpose.train --flagfile=configs/recurrent.flags --workdir=runs/recurrent
+
+Re-running the same command resumes from the last checkpoint in ``--workdir``. The run writes
+``model.keras``, ``best.keras``, ``flags.json``, ``history.csv``, ``metrics.json``, checkpoints
+and TensorBoard logs there (see :mod:`tfpose.training.trainer`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+from tfpose.models import MODELS  # noqa: E402
+from tfpose.training import run as run_lib  # noqa: E402
+
+# Where and what.
+_WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (created; re-use it to resume).")
+_MODEL = flags.DEFINE_enum("model", "recurrent", sorted(MODELS), "Model family / variant.")
+_DATASET = flags.DEFINE_string(
+    "dataset", "synthetic", "Dataset name of the records (for messages and the convert command)."
+)
+_RECORDS = flags.DEFINE_string(
+    "records", None, "Converted dataset folder (holds manifest.json); default data/DATASET."
+)
+_TRAIN_SPLIT = flags.DEFINE_string("train_split", "train", "Split to train on.")
+_VAL_SPLIT = flags.DEFINE_string("val_split", "val", "Split to validate on ('' = none).")
+_VAL_EXAMPLES = flags.DEFINE_integer(
+    "val_examples", 0, "Validate on the first N examples of the split (0 = all)."
+)
+_SYNTHETIC_EXAMPLES = flags.DEFINE_integer(
+    "synthetic_examples", 0,
+    "If --records has no manifest and --dataset=synthetic, generate this many training examples "
+    "there first (val and test get a tenth each).",
+)
+_SKELETON = flags.DEFINE_string(
+    "skeleton", None, "Model skeleton (default: the records' skeleton); records are remapped."
+)
+
+# Model.
+_INPUT_SIZE = flags.DEFINE_integer("input_size", None, "Crop side in pixels (default: paper's).")
+_WIDTH = flags.DEFINE_float(
+    "width_multiplier", None, "Scales every layer's channel count (default: the preset's)."
+)
+_NUM_PASSES = flags.DEFINE_integer(
+    "num_passes", None,
+    "Recurrent: applications of the shared recurrent module (the paper's T + 1: its final "
+    "2-iteration model is 3); default: the preset's.",
+)
+_KERNEL_INIT = flags.DEFINE_enum(
+    "kernel_init", None, ["paper", "he"],
+    "Recurrent: N(0, 0.01) as released ('paper', the default) or He-normal ('he').",
+)
+_LIMBS = flags.DEFINE_bool("limbs", True, "Recurrent: limb maps as extra outputs/targets.")
+_BACKBONE_WEIGHTS = flags.DEFINE_string(
+    "backbone_weights", None, "Cascades: None, 'imagenet' or a keras.applications weights file."
+)
+
+# Data and targets.
+_OCCLUSION_MODE = flags.DEFINE_enum(
+    "occlusion_mode", "include", ["include", "ignore", "exclude"], "Occluded joints in training."
+)
+_SCALE_RANGE = flags.DEFINE_list("scale_range", ["0.7", "1.3"], "Random scale range.")
+_SCALE_PROB = flags.DEFINE_float("scale_probability", 0.5, "Probability of a random scale.")
+_ROTATION = flags.DEFINE_float("rotation_max_deg", 40.0, "Random rotation range (±degrees).")
+_ROTATION_PROB = flags.DEFINE_float("rotation_probability", 0.5, "Probability of rotating.")
+_FLIP_PROB = flags.DEFINE_float("flip_probability", 0.5, "Probability of a horizontal flip.")
+_JITTER = flags.DEFINE_float("center_jitter", 0.0, "Centre jitter, fraction of the box.")
+_COLOR = flags.DEFINE_float("color_scale", 0.0, "Per-channel colour jitter (±fraction).")
+
+# Schedule and optimisation.
+_BATCH = flags.DEFINE_integer("batch_size", 20, "Global batch size.")
+_STAGES = flags.DEFINE_list(
+    "stages", ["joint:50"],
+    "Comma list of STAGE:LENGTH, STAGE in detector|regressor|joint, LENGTH in --schedule_unit.",
+)
+_END_TO_END = flags.DEFINE_bool(
+    "end_to_end", False, "Cascades: train everything from the start (one joint stage)."
+)
+_UNIT = flags.DEFINE_enum("schedule_unit", "epochs", ["epochs", "steps"], "Unit of lengths.")
+_OPTIMIZER = flags.DEFINE_enum("optimizer", "sgd", ["sgd", "rmsprop", "adam"], "Optimizer.")
+_LRS = flags.DEFINE_list("learning_rates", ["1e-3"], "Piecewise-constant learning rates.")
+_LR_BOUNDARIES = flags.DEFINE_list(
+    "lr_boundaries", [], "Where each next rate starts, in --schedule_unit (one fewer than rates)."
+)
+_MOMENTUM = flags.DEFINE_float("momentum", 0.9, "SGD momentum.")
+_WEIGHT_DECAY = flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay.")
+_CLIPNORM = flags.DEFINE_float("clipnorm", None, "Clip each gradient to this norm.")
+_PASS_WEIGHTS = flags.DEFINE_list("pass_weights", None, "Recurrent: loss weight of each pass.")
+_LOSS_REDUCTION = flags.DEFINE_enum(
+    "loss_reduction", "mean", ["mean", "sum"],
+    "Per-example loss: mean over pixels and channels, or their sum (the papers' Caffe/MatConvNet "
+    "scale, with which their learning rates apply unchanged).",
+)
+_DETECTION_WEIGHT = flags.DEFINE_float("detection_weight", 1.0, "Cascades: detector loss weight.")
+_REGRESSION_WEIGHT = flags.DEFINE_float("regression_weight", 1.0, "Cascades: regression weight.")
+
+# Hardware.
+_PRECISION = flags.DEFINE_enum(
+    "mixed_precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"], "Dtype policy."
+)
+_XLA = flags.DEFINE_bool("xla", False, "Compile the train step with XLA.")
+_STRATEGY = flags.DEFINE_enum(
+    "strategy", "default", ["default", "mirrored", "multi_worker"],
+    "tf.distribute strategy; multi_worker reads TF_CONFIG.",
+)
+
+# Bookkeeping.
+_CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", 500, "Steps between checkpoints.")
+_EVAL_EVERY = flags.DEFINE_integer("eval_every", 0, "Steps between validations (0: at the end).")
+_LOG_EVERY = flags.DEFINE_integer("log_every", 50, "Steps between log lines / history rows.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of initialisation, shuffling and augmentation.")
+
+
+def _floats(values: list[str] | None, flag: str) -> tuple[float, ...] | None:
+    if values is None:
+        return None
+    try:
+        return tuple(float(v) for v in values)
+    except ValueError:
+        raise app.UsageError(f"--{flag} must be a comma list of numbers, got {values}") from None
+
+
+def config_from_flags() -> run_lib.RunConfig:
+    """The :class:`RunConfig` that the command line describes."""
+    try:
+        stages = run_lib.parse_stages(_STAGES.value)
+    except ValueError as e:
+        raise app.UsageError(str(e)) from None
+    return run_lib.RunConfig(
+        workdir=_WORKDIR.value,
+        records=_RECORDS.value or os.path.join("data", _DATASET.value),
+        model=_MODEL.value,
+        dataset=_DATASET.value,
+        train_split=_TRAIN_SPLIT.value,
+        val_split=_VAL_SPLIT.value,
+        val_examples=_VAL_EXAMPLES.value,
+        synthetic_examples=_SYNTHETIC_EXAMPLES.value,
+        skeleton=_SKELETON.value,
+        input_size=_INPUT_SIZE.value,
+        width_multiplier=_WIDTH.value,
+        num_passes=_NUM_PASSES.value,
+        kernel_init=_KERNEL_INIT.value,
+        limbs=_LIMBS.value,
+        backbone_weights=_BACKBONE_WEIGHTS.value,
+        occlusion_mode=_OCCLUSION_MODE.value,
+        scale_range=_floats(_SCALE_RANGE.value, "scale_range"),
+        scale_probability=_SCALE_PROB.value,
+        rotation_max_deg=_ROTATION.value,
+        rotation_probability=_ROTATION_PROB.value,
+        flip_probability=_FLIP_PROB.value,
+        center_jitter=_JITTER.value,
+        color_scale=_COLOR.value,
+        batch_size=_BATCH.value,
+        stages=stages,
+        end_to_end=_END_TO_END.value,
+        schedule_unit=_UNIT.value,
+        optimizer=_OPTIMIZER.value,
+        learning_rates=_floats(_LRS.value, "learning_rates"),
+        lr_boundaries=_floats(_LR_BOUNDARIES.value, "lr_boundaries"),
+        momentum=_MOMENTUM.value,
+        weight_decay=_WEIGHT_DECAY.value,
+        clipnorm=_CLIPNORM.value,
+        pass_weights=_floats(_PASS_WEIGHTS.value, "pass_weights"),
+        loss_reduction=_LOSS_REDUCTION.value,
+        detection_weight=_DETECTION_WEIGHT.value,
+        regression_weight=_REGRESSION_WEIGHT.value,
+        mixed_precision=_PRECISION.value,
+        xla=_XLA.value,
+        strategy=_STRATEGY.value,
+        checkpoint_every=_CHECKPOINT_EVERY.value,
+        eval_every=_EVAL_EVERY.value,
+        log_every=_LOG_EVERY.value,
+        seed=_SEED.value,
+    )
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not _WORKDIR.value:
+        raise app.UsageError("--workdir is required")
+    try:
+        summary = run_lib.train(config_from_flags())
+    except run_lib.USER_ERRORS as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+    validation = summary.get("validation") or {}
+    score = validation.get(summary["select_metric"])
+    line = f"done: {summary['steps']} steps; model at {os.path.join(_WORKDIR.value, 'model.keras')}"
+    if score is not None:
+        line += f"; validation {summary['select_metric']} {score:.2f}"
+    print(line)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,467 @@
+"""One training run from a flat :class:`RunConfig`: records, pipeline, model, losses, loop.
+
+``python -m tfpose.train`` builds a :class:`RunConfig` from its flags and calls :func:`train`;
+tests call :func:`train` directly. The resolved configuration is written to
+``WORKDIR/flags.json`` so that evaluate/export/predict need only the model path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfpose import losses
+from tfpose.data import pipeline, records, transforms
+from tfpose.evaluation import on_records
+from tfpose.models import MODELS
+from tfpose.skeletons import get_skeleton
+from tfpose.training import optimizers
+from tfpose.training.trainer import (
+    STAGES,
+    Stage,
+    Trainer,
+    TrainerConfig,
+    TrainingDivergedError,
+    WorkdirError,
+)
+
+# Errors that are the user's to fix: the CLI prints them without a traceback.
+USER_ERRORS = (FileNotFoundError, ValueError, KeyError, TrainingDivergedError, WorkdirError)
+
+
+def is_recurrent(model_name: str) -> bool:
+    return model_name.startswith("recurrent")
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything a training run needs; field meanings match ``python -m tfpose.train --help``."""
+
+    workdir: str
+    records: str
+    model: str = "recurrent"
+    dataset: str = "synthetic"
+    train_split: str = "train"
+    val_split: str = "val"
+    val_examples: int = 0
+    synthetic_examples: int = 0
+    skeleton: str | None = None
+    input_size: int | None = None
+    width_multiplier: float | None = None
+    num_passes: int | None = None
+    kernel_init: str | None = None
+    limbs: bool = True
+    backbone_weights: str | None = None
+    occlusion_mode: str = "include"
+    scale_range: tuple[float, float] = (0.7, 1.3)
+    scale_probability: float = 0.5
+    rotation_max_deg: float = 40.0
+    rotation_probability: float = 0.5
+    flip_probability: float = 0.5
+    center_jitter: float = 0.0
+    color_scale: float = 0.0
+    batch_size: int = 20
+    stages: tuple[tuple[str, float], ...] = (("joint", 50.0),)
+    end_to_end: bool = False
+    schedule_unit: str = "epochs"
+    optimizer: str = "sgd"
+    learning_rates: tuple[float, ...] = (1e-3,)
+    lr_boundaries: tuple[float, ...] = ()
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    clipnorm: float | None = None
+    pass_weights: tuple[float, ...] | None = None
+    loss_reduction: str = "mean"
+    detection_weight: float = 1.0
+    regression_weight: float = 1.0
+    mixed_precision: str = "float32"
+    xla: bool = False
+    strategy: str = "default"
+    checkpoint_every: int = 500
+    eval_every: int = 0
+    log_every: int = 50
+    seed: int = 0
+    verbose: bool = True
+
+    def validate(self) -> None:
+        """Raises ``ValueError`` naming the flag and the problem."""
+        if self.model not in MODELS:
+            raise ValueError(f"--model={self.model}: unknown; choose one of {sorted(MODELS)}")
+        if self.batch_size <= 0:
+            raise ValueError(f"--batch_size must be positive, got {self.batch_size}")
+        if len(self.scale_range) != 2 or not 0 < self.scale_range[0] <= self.scale_range[1]:
+            raise ValueError(f"--scale_range must be two numbers 0 < low <= high, got "
+                             f"{self.scale_range}")
+        if not self.stages:
+            raise ValueError("--stages is empty")
+        for name, length in self.stages:
+            if name not in STAGES:
+                raise ValueError(f"--stages: unknown stage {name!r}; stages are {STAGES}")
+            if not length > 0:
+                raise ValueError(f"--stages: stage {name!r} needs a positive length")
+        if is_recurrent(self.model) and any(n != "joint" for n, _ in self.stages):
+            raise ValueError("--stages: the recurrent network has no detector/regressor stages; "
+                             "use --stages=joint:LENGTH")
+        if len(self.lr_boundaries) != len(self.learning_rates) - 1:
+            raise ValueError(
+                f"--learning_rates has {len(self.learning_rates)} values, so --lr_boundaries "
+                f"needs {len(self.learning_rates) - 1}, got {len(self.lr_boundaries)}"
+            )
+        if self.loss_reduction not in losses.NORMALIZE_MODES:
+            raise ValueError(f"--loss_reduction must be one of {losses.NORMALIZE_MODES}")
+        for name in ("checkpoint_every", "log_every"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"--{name} must be positive")
+
+
+def _parse_stage(text: str) -> tuple[str, float]:
+    name, sep, length = text.partition(":")
+    if not sep:
+        raise ValueError(f"--stages entry {text!r} must look like NAME:LENGTH, e.g. joint:50")
+    try:
+        return name.strip(), float(length)
+    except ValueError:
+        raise ValueError(f"--stages entry {text!r}: {length!r} is not a number") from None
+
+
+def parse_stages(entries: list[str]) -> tuple[tuple[str, float], ...]:
+    return tuple(_parse_stage(e) for e in entries)
+
+
+# ---------------------------------------------------------------------------- records
+
+
+def ensure_records(config: RunConfig) -> records.Manifest:
+    """The run's manifest; generates the synthetic set on first use, else explains what to do."""
+    manifest_path = os.path.join(config.records, records.MANIFEST_NAME)
+    if not os.path.exists(manifest_path):
+        if config.dataset == "synthetic" and config.synthetic_examples > 0:
+            from tfpose.data.conversion import convert  # generation is needed only here
+
+            print(f"generating {config.synthetic_examples} synthetic training examples in "
+                  f"{config.records} (first use)", file=sys.stderr, flush=True)
+            convert("synthetic", config.records, num_examples=config.synthetic_examples)
+        else:
+            data_dir = "<folder of the synthetic/unused>" if config.dataset == "synthetic" else (
+                f"<your {config.dataset} folder>"
+            )
+            raise FileNotFoundError(
+                f"no training records: {manifest_path} does not exist. Make them with\n"
+                f"  python -m tfpose.data.convert --dataset={config.dataset} "
+                f"--data_dir={data_dir} --output_dir={config.records}\n"
+                "(see README.md, 'Datasets', for where to get the data)"
+            )
+    manifest = records.Manifest.load(config.records)
+    manifest.files(config.train_split)  # raises naming missing shard files
+    if manifest.num_examples(config.train_split) == 0:
+        raise ValueError(f"{manifest.path}: split {config.train_split!r} is empty")
+    if config.val_split:
+        manifest.files(config.val_split)
+    return manifest
+
+
+# ---------------------------------------------------------------------------- pieces
+
+
+def pipeline_config(
+    config: RunConfig, skeleton, input_size: int, stride: int
+) -> pipeline.PipelineConfig:
+    """The data pipeline of a run: the paper's preset with the run's augmentation ranges, the
+    model's input size and the stride of its prediction output."""
+    augmentation = transforms.AugmentationConfig(
+        scale_range=tuple(config.scale_range),
+        scale_probability=config.scale_probability,
+        rotation_max_deg=config.rotation_max_deg,
+        rotation_probability=config.rotation_probability,
+        flip_probability=config.flip_probability,
+        center_jitter=config.center_jitter,
+        color_scale=config.color_scale,
+    )
+    if is_recurrent(config.model):
+        return pipeline.belagiannis_config(
+            skeleton,
+            with_limbs=config.limbs,
+            occlusion_mode=config.occlusion_mode,
+            input_size=input_size,
+            augmentation=augmentation,
+        )
+    return pipeline.bulat_config(
+        skeleton,
+        input_size=input_size,
+        heatmap_stride=stride,
+        with_detection="detection" in _cascade_outputs(config.model),
+        occlusion_mode=config.occlusion_mode,
+        augmentation=augmentation,
+    )
+
+
+def align_heads_with_outputs(
+    pipe: pipeline.PipelineConfig, spec: dict[str, losses.LossTerm], model: keras.Model
+) -> tuple[pipeline.PipelineConfig, dict[str, losses.LossTerm]]:
+    """Gives every loss term targets at its output's stride.
+
+    Outputs of one model can have different strides (the residual cascade's detector is at
+    stride 4, its regressor at 1). A head needed at a stride other than the pipeline's gets a
+    copy named ``<head>_stride<s>``, and the term reads that copy.
+    """
+    by_name = {t.name: t for t in pipe.targets}
+    heads = dict(by_name)
+    new_spec = {}
+    for output, term in spec.items():
+        stride = model.output_strides[output]
+        head = term.head
+        if head not in by_name:
+            raise ValueError(f"output {output!r} needs target head {head!r}; the pipeline has "
+                             f"{sorted(by_name)}")
+        if stride != (by_name[head].stride or pipe.heatmap_stride):
+            head = f"{term.head}_stride{stride}"
+            heads[head] = dataclasses.replace(by_name[term.head], name=head, stride=stride)
+        new_spec[output] = term._replace(head=head)
+    used = {t.head for t in new_spec.values()}
+    targets = tuple(t for name, t in heads.items() if name in used)
+    return dataclasses.replace(pipe, targets=targets), new_spec
+
+
+def _cascade_outputs(model_name: str) -> tuple[str, ...]:
+    variant = _cascade_variant(model_name)
+    return tuple(losses.CASCADE_VARIANTS[variant])
+
+
+def _cascade_variant(model_name: str) -> str:
+    for variant in losses.CASCADE_VARIANTS:
+        if model_name.endswith(variant):
+            return variant
+    return "detection_regression"
+
+
+def model_kwargs(config: RunConfig, skeleton) -> dict[str, Any]:
+    """Constructor overrides of the ``MODELS`` preset (unset flags keep the preset's values)."""
+    kwargs: dict[str, Any] = {"num_keypoints": skeleton.num_keypoints}
+    if config.input_size:
+        kwargs["input_size"] = config.input_size
+    if config.width_multiplier is not None:
+        kwargs["width_multiplier"] = config.width_multiplier
+    if is_recurrent(config.model):
+        if config.num_passes is not None:
+            kwargs["num_passes"] = config.num_passes
+        if config.kernel_init is not None:
+            kwargs["kernel_init"] = config.kernel_init
+        kwargs["num_limbs"] = skeleton.num_limbs if config.limbs else 0
+    elif config.backbone_weights:
+        kwargs["backbone_weights"] = config.backbone_weights
+    return kwargs
+
+
+def loss_spec(config: RunConfig, model: keras.Model) -> dict[str, losses.LossTerm]:
+    if is_recurrent(config.model):
+        # Outputs keypoints_0 (feed-forward) ... keypoints_{num_passes}.
+        passes = model.num_passes + 1
+        weights = list(config.pass_weights) if config.pass_weights else None
+        return losses.recurrent_loss_spec(passes, config.limbs, weights)
+    return losses.cascade_loss_spec(
+        _cascade_variant(config.model), config.detection_weight, config.regression_weight
+    )
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("--strategy=multi_worker needs the TF_CONFIG environment variable "
+                             "(see docs/training.md)")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def set_stage(model: keras.Model, stage: str) -> None:
+    """Trains only the detector in ``detector``, freezes it in ``regressor`` (its batch norm then
+    runs in inference mode), trains everything in ``joint``."""
+    model.detector.trainable = stage in ("detector", "joint")
+    if model.regressor is not None:
+        model.regressor.trainable = stage in ("regressor", "joint")
+
+
+# ---------------------------------------------------------------------------- train
+
+
+def _steps(length: float, unit: str, steps_per_epoch: int) -> int:
+    return max(1, round(length * steps_per_epoch)) if unit == "epochs" else max(1, round(length))
+
+
+def load_saved_run(model_path: str) -> tuple[RunConfig, dict[str, Any]]:
+    """The :class:`RunConfig` and resolved values saved next to a trained model (flags.json).
+
+    Raises:
+      FileNotFoundError: naming the missing flags.json.
+    """
+    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "flags.json")
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{path} not found: evaluate/export need the flags.json that training writes next "
+            f"to {os.path.basename(model_path)}"
+        )
+    with open(path) as f:
+        saved = json.load(f)
+    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    values = {k: v for k, v in saved.items() if k in fields}
+    for key in ("scale_range", "stages", "learning_rates", "lr_boundaries", "pass_weights"):
+        if values.get(key) is not None:
+            values[key] = tuple(tuple(v) if isinstance(v, list) else v for v in values[key])
+    return RunConfig(**values), saved
+
+
+def saved_pipeline(model_path: str):
+    """``(pipeline config, skeleton, saved flags)`` of a trained model, for evaluation."""
+    config, saved = load_saved_run(model_path)
+    skeleton = get_skeleton(saved["skeleton"])
+    pipe = pipeline_config(
+        config, skeleton, int(saved["input_size"]), int(saved["heatmap_stride"])
+    )
+    return pipe, skeleton, saved
+
+
+def write_flags(config: RunConfig, resolved: dict[str, Any]) -> None:
+    path = os.path.join(config.workdir, "flags.json")
+    content = {**dataclasses.asdict(config), **resolved}
+    tmp = f"{path}.{os.getpid()}.tmp"  # several workers may write it at once
+    with open(tmp, "w") as f:
+        json.dump(content, f, indent=2, default=list)
+    os.replace(tmp, path)
+
+
+def train(config: RunConfig) -> dict[str, Any]:
+    """Runs (or resumes) the training run described by ``config``; returns its summary."""
+    config.validate()
+    manifest = ensure_records(config)
+    record_skeleton = get_skeleton(manifest.skeleton)
+    skeleton = get_skeleton(config.skeleton) if config.skeleton else record_skeleton
+    keras.mixed_precision.set_global_policy(config.mixed_precision)
+    keras.utils.set_random_seed(config.seed)
+    strategy = make_strategy(config.strategy)
+
+    num_train = manifest.num_examples(config.train_split)
+    steps_per_epoch = max(1, num_train // config.batch_size)
+    stage_list = [Stage(n, _steps(length, config.schedule_unit, steps_per_epoch))
+                  for n, length in config.stages]
+    if config.end_to_end:
+        stage_list = [Stage("joint", sum(s.steps for s in stage_list))]
+    boundaries = [_steps(b, config.schedule_unit, steps_per_epoch) for b in config.lr_boundaries]
+
+    with strategy.scope():
+        model = MODELS[config.model](**model_kwargs(config, skeleton))
+        schedule = optimizers.piecewise_schedule(config.learning_rates, boundaries)
+        optimizer = optimizers.make_optimizer(
+            config.optimizer,
+            schedule,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            clipnorm=config.clipnorm,
+            mixed_float16=config.mixed_precision == "mixed_float16",
+        )
+    pipe = pipeline_config(config, skeleton, model.input_size, model.output_stride)
+    if model.output_stride != pipe.heatmap_stride:
+        raise ValueError(
+            f"model {config.model} has output stride {model.output_stride}, the pipeline "
+            f"{pipe.heatmap_stride}; check --input_size"
+        )
+    pipe, spec = align_heads_with_outputs(pipe, loss_spec(config, model), model)
+    first_stage = [n for n in spec if n in ("detection", "regression_0")]
+    if any(s.name != "joint" for s in stage_list) and not first_stage:
+        raise ValueError(f"--stages: model {config.model} has no detector stage; use joint only")
+
+    def train_dataset_fn(start_step: int) -> tf.data.Dataset:
+        return pipeline.build_dataset(
+            manifest.files(config.train_split),
+            skeleton,
+            pipe,
+            training=True,
+            batch_size=config.batch_size,
+            seed=config.seed * 1_000_003 + start_step,  # a resumed run draws fresh batches
+            record_skeleton=record_skeleton,
+        )
+
+    evaluate_fn = None
+    if config.val_split:
+        evaluate_fn = _make_evaluate_fn(config, manifest, skeleton, record_skeleton, pipe, model)
+
+    os.makedirs(config.workdir, exist_ok=True)
+    write_flags(config, {
+        "skeleton": skeleton.name,
+        "records_skeleton": record_skeleton.name,
+        "input_size": pipe.input_size,
+        "heatmap_stride": pipe.heatmap_stride,
+        "pipeline": pipe.crop_convention,
+        "normalization": pipe.normalization,
+        "steps_per_epoch": steps_per_epoch,
+        "stage_steps": [[s.name, s.steps] for s in stage_list],
+        "prediction_output": model.prediction_output,
+    })
+    trainer = Trainer(
+        TrainerConfig(
+            workdir=config.workdir,
+            stages=stage_list,
+            global_batch_size=config.batch_size,
+            checkpoint_every=config.checkpoint_every,
+            eval_every=config.eval_every,
+            log_every=config.log_every,
+            jit_compile=config.xla,
+            first_stage_outputs=first_stage,
+            loss_options={"normalize": config.loss_reduction},
+            verbose=config.verbose,
+        ),
+        strategy,
+        model,
+        optimizer,
+        spec,
+        train_dataset_fn,
+        evaluate_fn,
+        set_stage if first_stage else None,
+    )
+    return trainer.train()
+
+
+def _make_evaluate_fn(config, manifest, skeleton, record_skeleton, pipe, model):
+    val_files = manifest.files(config.val_split)
+    limit = config.val_examples or None
+
+    def evaluate_fn(current: keras.Model):
+        dataset = pipeline.build_dataset(
+            val_files, skeleton, pipe, training=False, batch_size=config.batch_size,
+            deterministic=True, record_skeleton=record_skeleton,
+        )
+        output = current.prediction_output
+
+        def heatmap_fn(images):
+            return current(images, training=False)[output]
+
+        predictions = on_records.predict_batches(
+            heatmap_fn, dataset, pipe.heatmap_stride, max_examples=limit
+        )
+        result = on_records.score_predictions(predictions, skeleton)
+        metrics = {"mean": result["mean"]}
+        if result.get("auc") is not None:
+            metrics["auc"] = result["auc"]
+        return metrics, _heatmap_images(predictions)
+
+    return evaluate_fn
+
+
+def _heatmap_images(predictions: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Predicted | target maps (max over channels) of the first validation crops, side by side
+    and scaled to [0, 1], for TensorBoard."""
+    panels = [predictions["heatmaps"]]
+    if predictions.get("target_heatmaps") is not None:
+        panels.append(predictions["target_heatmaps"])
+    scaled = []
+    for maps in panels:
+        maps = maps[:4].max(axis=-1, keepdims=True)
+        scaled.append(np.clip(maps / max(float(maps.max()), 1e-6), 0.0, 1.0))
+    return {"predicted_vs_target": np.concatenate(scaled, axis=2)}

@@ -1,0 +1,472 @@
+"""The training loop: distribution, staged schedules, checkpoints that resume, and bookkeeping.
+
+A custom loop rather than ``model.fit`` because the recipes need things ``fit`` does not give
+together: stages that freeze part of a model mid-run, a resume that continues mid-stage from the
+same global step, a NaN check that never lets a broken step reach a checkpoint, and
+``tf.distribute`` strategies (including multi-worker) with per-example losses.
+
+Workdir layout (everything a run writes):
+
+    WORKDIR/
+      checkpoints/ckpt-N.*   step, model, optimizer, best validation score (resume state)
+      model.keras            the final model (written when the run completes)
+      best.keras             the model with the best validation score so far
+      history.csv            one row per log interval (and per validation)
+      metrics.json           final validation metrics and run summary
+      tensorboard/           scalars and predicted-vs-target heatmap images
+
+Re-running the same command finds ``checkpoints/`` and continues from the latest step; a run
+that already reached its last step only rewrites ``model.keras``/``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfpose import losses
+
+STAGES = ("detector", "regressor", "joint")
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss or the weights became NaN/inf; the last good checkpoint is kept."""
+
+
+class WorkdirError(RuntimeError):
+    """The workdir cannot be written (permissions, disk full)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """A contiguous range of global steps with one set of trainable layers and loss terms.
+
+    Attributes:
+      name: ``"detector"`` (only the detector trains, only first-stage losses), ``"regressor"``
+        (detector frozen, only the regression loss) or ``"joint"`` (everything).
+      steps: number of steps in this stage.
+    """
+
+    name: str
+    steps: int
+
+    def __post_init__(self) -> None:
+        if self.name not in STAGES:
+            raise ValueError(f"unknown stage {self.name!r}; stages are {', '.join(STAGES)}")
+        if self.steps <= 0:
+            raise ValueError(f"stage {self.name!r} must have a positive number of steps")
+
+
+def stage_at(stages: Sequence[Stage], step: int) -> tuple[int, Stage]:
+    """The index and stage that global ``step`` (0-based) belongs to."""
+    end = 0
+    for i, stage in enumerate(stages):
+        end += stage.steps
+        if step < end:
+            return i, stage
+    return len(stages) - 1, stages[-1]
+
+
+def stage_loss_spec(
+    spec: Mapping[str, losses.LossTerm], stage: str, first_stage_outputs: Sequence[str]
+) -> dict[str, losses.LossTerm]:
+    """The loss terms active in ``stage``: first-stage outputs only for ``detector``, the rest
+    for ``regressor``, all for ``joint``."""
+    if stage == "joint":
+        return dict(spec)
+    keep = (lambda n: n in first_stage_outputs) if stage == "detector" else (
+        lambda n: n not in first_stage_outputs
+    )
+    selected = {name: term for name, term in spec.items() if keep(name)}
+    if not selected:
+        raise ValueError(f"stage {stage!r} has no loss term among outputs {sorted(spec)}")
+    return selected
+
+
+@dataclasses.dataclass
+class TrainerConfig:
+    """Loop settings (model, data and optimizer are passed to :class:`Trainer` as objects).
+
+    Attributes:
+      workdir: where everything is written.
+      stages: the schedule; a single ``joint`` stage trains end to end.
+      global_batch_size: examples per step summed over replicas.
+      checkpoint_every: steps between checkpoints (one is always written at the end).
+      eval_every: steps between validations; 0 validates only at the end.
+      log_every: steps between history rows / TensorBoard scalars.
+      keep_checkpoints: how many checkpoints to keep.
+      select_metric: key of the validation metrics dict that chooses ``best.keras`` (higher is
+        better).
+      jit_compile: compile the train step with XLA.
+      loss_options: keyword arguments for :func:`tfpose.losses.total_loss`.
+      first_stage_outputs: outputs trained in the ``detector`` stage.
+      verbose: print a progress line every ``log_every`` steps.
+    """
+
+    workdir: str
+    stages: Sequence[Stage]
+    global_batch_size: int
+    checkpoint_every: int = 500
+    eval_every: int = 0
+    log_every: int = 50
+    keep_checkpoints: int = 3
+    select_metric: str = "mean"
+    jit_compile: bool = False
+    loss_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    first_stage_outputs: Sequence[str] = ()
+    verbose: bool = True
+
+    @property
+    def total_steps(self) -> int:
+        return sum(s.steps for s in self.stages)
+
+
+def _task(strategy: tf.distribute.Strategy) -> tuple[bool, str | None]:
+    """``(is_chief, worker name)``; the worker name is None on the chief."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True, None
+    task_type, task_id = resolver.task_type, resolver.task_id
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    chief = task_type == "chief" or (not has_chief and task_type == "worker" and task_id == 0)
+    return chief, None if chief else f"{task_type}-{task_id}"
+
+
+def _check_writable(directory: str) -> None:
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory):
+            pass
+    except OSError as e:
+        raise WorkdirError(f"workdir {directory} is not writable: {e.strerror or e}") from None
+
+
+def _all_finite(variables: Sequence[Any]) -> bool:
+    checks = [
+        tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(v)))
+        for v in variables
+        if tf.as_dtype(v.dtype).is_floating
+    ]
+    return bool(tf.reduce_all(checks)) if checks else True
+
+
+class Trainer:
+    """Runs the stages of one training run in a workdir, resuming from its checkpoints.
+
+    Args:
+      config: loop settings.
+      strategy: the ``tf.distribute`` strategy the model and optimizer were created under.
+      model: a tfpose model (dict outputs).
+      optimizer: a Keras optimizer created under ``strategy.scope()``.
+      loss_spec: output name -> :class:`tfpose.losses.LossTerm`.
+      train_dataset_fn: ``(start_step) -> tf.data.Dataset`` of global batches, endless; called
+        again at every (re)start so the order depends on the step it resumes from.
+      evaluate_fn: ``(model) -> (metrics dict, images dict or None)``, run on the chief; None
+        skips validation.
+      set_stage_fn: ``(model, stage_name) -> None`` sets the trainable layers of a stage.
+    """
+
+    def __init__(
+        self,
+        config: TrainerConfig,
+        strategy: tf.distribute.Strategy,
+        model: keras.Model,
+        optimizer: keras.optimizers.Optimizer,
+        loss_spec: Mapping[str, losses.LossTerm],
+        train_dataset_fn: Callable[[int], tf.data.Dataset],
+        evaluate_fn: Callable[[keras.Model], tuple[dict, dict | None]] | None = None,
+        set_stage_fn: Callable[[keras.Model, str], None] | None = None,
+    ):
+        self.config = config
+        self.strategy = strategy
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_spec = dict(loss_spec)
+        self.train_dataset_fn = train_dataset_fn
+        self.evaluate_fn = evaluate_fn
+        self.set_stage_fn = set_stage_fn
+        self.is_chief, worker = _task(strategy)
+        # Every worker takes part in saving (variables may be mirrored); the chief writes the
+        # run's files, the others keep their copies in WORKDIR/<worker>/ (identical weights).
+        self._own_dir = config.workdir if worker is None else os.path.join(config.workdir, worker)
+        with strategy.scope():
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+            self.best_score = tf.Variable(-math.inf, dtype=tf.float64, trainable=False,
+                                          name="best_score")
+            # Build slots for every weight now, so that stages training subsets of the weights
+            # share one optimizer state and one checkpoint layout.
+            self.optimizer.build(model.trainable_variables)
+        self.checkpoint = tf.train.Checkpoint(
+            model=model, optimizer=optimizer, step=self.step, best_score=self.best_score
+        )
+        checkpoint_dir = os.path.join(self._own_dir, "checkpoints")
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, checkpoint_dir, max_to_keep=config.keep_checkpoints
+        )
+        self._writer = None
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def restore(self) -> int:
+        """Restores the latest checkpoint if there is one; returns the step to start from."""
+        latest = self.manager.latest_checkpoint
+        if latest:
+            # A constant learning rate is an optimizer variable and would be restored too; the
+            # command line, not the checkpoint, decides it (schedules are not restored).
+            inner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
+            schedule = isinstance(
+                inner._learning_rate, keras.optimizers.schedules.LearningRateSchedule
+            )
+            configured_lr = None if schedule else self._current_lr()
+            try:
+                self.checkpoint.restore(latest).assert_existing_objects_matched()
+            except (ValueError, AssertionError, tf.errors.OpError) as e:
+                raise ValueError(
+                    f"cannot resume from {latest}: it was written by a run with a different "
+                    "model or optimizer configuration (compare the flags with "
+                    f"{self._path('flags.json')}), or it is damaged. Use a new --workdir to "
+                    f"start over. Detail: {str(e).splitlines()[0][:300]}"
+                ) from None
+            if configured_lr is not None:
+                inner.learning_rate = configured_lr
+            self._log(f"resuming from {latest} at step {int(self.step.numpy())}")
+        return int(self.step.numpy())
+
+    def _log(self, message: str) -> None:
+        if self.config.verbose and self.is_chief:
+            print(message, file=sys.stderr, flush=True)
+
+    def _path(self, name: str) -> str:
+        return os.path.join(self.config.workdir, name)
+
+    def _append_history(self, row: dict[str, Any]) -> None:
+        """Appends a row to history.csv; a row with new columns (the first validation)
+        rewrites the file once with the wider header."""
+        if not self.is_chief:
+            return
+        path = self._path("history.csv")
+        rows: list[dict[str, str]] = []
+        fields: list[str] = []
+        if os.path.exists(path):
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                fields = list(reader.fieldnames or [])
+                if any(key not in fields for key in row):
+                    rows = list(reader)
+        new_fields = [key for key in row if key not in fields]
+        if new_fields or not fields:
+            with open(path, "w", newline="") as f:
+                writer = csv.DictWriter(f, fields + new_fields)
+                writer.writeheader()
+                writer.writerows(rows)
+            fields = fields + new_fields
+        with open(path, "a", newline="") as f:
+            csv.DictWriter(f, fields).writerow(row)
+
+    def _truncate_history(self, step: int) -> None:
+        """Drops history rows after ``step`` (written after the checkpoint a resume restores)."""
+        path = self._path("history.csv")
+        if not self.is_chief or not os.path.exists(path):
+            return
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        if not rows:
+            return
+        header, body = rows[0], rows[1:]
+        kept = [r for r in body if r and int(r[0]) <= step]
+        if len(kept) != len(body):
+            with open(path, "w", newline="") as f:
+                csv.writer(f).writerows([header, *kept])
+
+    def _summary_writer(self):
+        if self._writer is None:
+            logdir = self._path("tensorboard") if self.is_chief else tempfile.mkdtemp()
+            self._writer = tf.summary.create_file_writer(logdir)
+        return self._writer
+
+    def _save_checkpoint(self) -> None:
+        if not _all_finite(self.model.weights):
+            raise TrainingDivergedError(
+                f"weights became NaN/inf before step {int(self.step.numpy())}; "
+                f"not saved. Last good checkpoint: {self.manager.latest_checkpoint}"
+            )
+        try:
+            self.manager.save(checkpoint_number=self.step)
+        except (OSError, tf.errors.OpError) as e:
+            raise WorkdirError(
+                f"could not write a checkpoint to {self.manager.directory}: {e}. Earlier "
+                f"checkpoints are intact: {self.manager.latest_checkpoint}"
+            ) from None
+
+    def _save_model(self, name: str) -> None:
+        if not self.is_chief and name != "model.keras":
+            return
+        os.makedirs(self._own_dir, exist_ok=True)
+        path = os.path.join(self._own_dir, name)
+        tmp = path + ".tmp.keras"
+        self.model.save(tmp)
+        os.replace(tmp, path)
+
+    # ------------------------------------------------------------------ steps
+
+    def _make_train_step(self, stage: Stage) -> Callable:
+        spec = stage_loss_spec(self.loss_spec, stage.name, self.config.first_stage_outputs)
+        model, optimizer = self.model, self.optimizer
+        variables = model.trainable_variables
+        global_batch = self.config.global_batch_size
+        options = dict(self.config.loss_options)
+
+        def replica_step(batch):
+            with tf.GradientTape() as tape:
+                outputs = model(batch["image"], training=True)
+                total, per_output = losses.total_loss(
+                    outputs, batch, spec, global_batch_size=global_batch, **options
+                )
+                scaled = optimizer.scale_loss(total)
+            gradients = tape.gradient(scaled, variables)
+            optimizer.apply_gradients(zip(gradients, variables, strict=True))
+            return total, per_output
+
+        def step_fn(iterator):
+            total, per_output = self.strategy.run(replica_step, args=(next(iterator),))
+            reduce = lambda t: self.strategy.reduce(tf.distribute.ReduceOp.SUM, t, axis=None)
+            return reduce(total), {k: reduce(v) for k, v in per_output.items()}
+
+        return tf.function(step_fn, jit_compile=self.config.jit_compile)
+
+    def _current_lr(self) -> float:
+        lr = self.optimizer.learning_rate
+        return float(lr.numpy() if hasattr(lr, "numpy") else lr)
+
+    def _validate(self, step: int) -> dict | None:
+        if self.evaluate_fn is None or not self.is_chief:
+            return None
+        start = time.time()
+        metrics, images = self.evaluate_fn(self.model)
+        metrics = {k: float(v) for k, v in metrics.items()}
+        score = metrics.get(self.config.select_metric)
+        with self._summary_writer().as_default(step=step):
+            for key, value in metrics.items():
+                tf.summary.scalar(f"val/{key}", value)
+            for key, value in (images or {}).items():
+                tf.summary.image(f"val/{key}", value, max_outputs=4)
+        summary = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+        self._log(f"step {step}: validation {summary} ({time.time() - start:.1f}s)")
+        if score is not None and score > float(self.best_score.numpy()):
+            self.best_score.assign(score)
+            self._save_model("best.keras")
+        return metrics
+
+    # ------------------------------------------------------------------ run
+
+    def train(self) -> dict[str, Any]:
+        """Trains until the last step of the last stage; returns the run summary."""
+        config = self.config
+        if self.is_chief:
+            _check_writable(config.workdir)
+        start_step = self.restore()
+        self._truncate_history(start_step)
+        total_steps = config.total_steps
+        run_start = time.time()
+        val_metrics = None
+        if start_step < total_steps:
+            dataset = self.train_dataset_fn(start_step)
+            iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
+            stage_index, stage = stage_at(config.stages, start_step)
+            stage_end = sum(s.steps for s in config.stages[: stage_index + 1])
+            step_fn = self._start_stage(stage)
+            window_start, window_steps, step = time.time(), 0, start_step
+            while step < total_steps:
+                if step >= stage_end:
+                    stage_index += 1
+                    stage = config.stages[stage_index]
+                    stage_end += stage.steps
+                    step_fn = self._start_stage(stage)
+                total, per_output = step_fn(iterator)
+                step += 1
+                window_steps += 1
+                self.step.assign(step)
+                last = step == total_steps
+                if step % config.log_every == 0 or last:
+                    total_value = float(total.numpy())
+                    if not math.isfinite(total_value):
+                        raise TrainingDivergedError(
+                            f"loss is {total_value} at step {step} (stage {stage.name}); "
+                            f"stopped. Last good checkpoint: {self.manager.latest_checkpoint}. "
+                            "Lower the learning rate or check the data "
+                            "(python -m tfpose.data.inspect)."
+                        )
+                    elapsed = time.time() - window_start
+                    row = {
+                        "step": step,
+                        "stage": stage.name,
+                        "loss": total_value,
+                        **{f"loss/{k}": float(v.numpy()) for k, v in per_output.items()},
+                        "learning_rate": self._current_lr(),
+                        "examples_per_s": window_steps * config.global_batch_size / elapsed,
+                        "wall_s": time.time() - run_start,
+                    }
+                    self._log(
+                        f"step {step}/{total_steps} [{stage.name}] loss {total_value:.5g} "
+                        f"({row['examples_per_s']:.1f} ex/s)"
+                    )
+                    with self._summary_writer().as_default(step=step):
+                        for key in ("loss", "learning_rate", "examples_per_s"):
+                            tf.summary.scalar(f"train/{key}", row[key])
+                        for key, value in per_output.items():
+                            tf.summary.scalar(f"train/loss/{key}", value)
+                    window_start, window_steps = time.time(), 0
+                    if (config.eval_every and step % config.eval_every == 0) or last:
+                        val_metrics = self._validate(step)
+                        if val_metrics:
+                            row.update({f"val/{k}": v for k, v in val_metrics.items()})
+                    self._append_history(row)
+                elif config.eval_every and step % config.eval_every == 0:
+                    val_metrics = self._validate(step)
+                if step % config.checkpoint_every == 0 or last:
+                    self._save_checkpoint()
+        elif self.evaluate_fn is not None:
+            self._log(f"already trained to step {start_step}; validating the final model")
+            val_metrics = self._validate(start_step)
+        self._save_model("model.keras")
+        if not os.path.exists(self._path("best.keras")) and self.is_chief:
+            shutil.copyfile(self._path("model.keras"), self._path("best.keras"))
+        summary = {
+            "steps": total_steps,
+            "resumed_from_step": start_step,
+            "wall_s_this_run": time.time() - run_start,
+            "best_score": float(self.best_score.numpy()),
+            "select_metric": config.select_metric,
+            "validation": val_metrics,
+        }
+        if self.is_chief:
+            with open(self._path("metrics.json"), "w") as f:
+                json.dump(summary, f, indent=2)
+        return summary
+
+    def _start_stage(self, stage: Stage) -> Callable:
+        if self.set_stage_fn is not None:
+            self.set_stage_fn(self.model, stage.name)
+        self._log(f"stage {stage.name}: {len(self.model.trainable_variables)} trainable tensors")
+        return self._make_train_step(stage)
+
+
+def history_rows(workdir: str) -> list[dict[str, str]]:
+    """The rows of ``WORKDIR/history.csv``."""
+    with open(os.path.join(workdir, "history.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
