@@ -1,0 +1,182 @@
+"""python -m tfpose.predict and the run behind it: real sample images, an unreadable file, boxes,
+heatmap grids, COCO results, and a video round trip on a generated clip."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.inference.test_predictor import trained_model
+from tfpose.inference import runner
+from tfpose.inference.predictor import Predictor
+from tfpose.inference.results import validate_coco_results
+from tfpose.skeletons import MPII
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory):
+    return trained_model(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def predictor(model_path):
+    return Predictor.from_path(str(model_path), batch_size=4)
+
+
+@pytest.fixture
+def image_folder(shared_data, tmp_path):
+    """The MPII sample images plus one truncated JPEG and one non-image with an image name."""
+    folder = tmp_path / "images"
+    shutil.copytree(shared_data / "samples" / "mpii", folder)
+    (folder / "test_mpii.json").unlink()
+    data = (folder / "004645041.jpg").read_bytes()
+    (folder / "zz_truncated.jpg").write_bytes(data[: len(data) // 3])
+    (folder / "aa_text.png").write_text("not an image")
+    return folder
+
+
+def test_cli_on_a_folder_skips_unreadable_files(model_path, image_folder, tmp_path):
+    out = tmp_path / "out"
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({"004645041.jpg": [[600, 100, 1100, 719], [0, 0, 400, 400]]}))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfpose.predict",
+            f"--model={model_path}",
+            f"--input={image_folder}",
+            f"--output_dir={out}",
+            f"--boxes={boxes}",
+            "--heatmaps",
+            "--overlay_max_side=320",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in ("zz_truncated.jpg", "aa_text.png"):
+        assert name in proc.stderr and name in proc.stdout
+    assert "6 persons in 5 images" in proc.stdout
+    assert "[" + "#" * 30 + "]" in proc.stderr  # the progress line reached the end
+    predictions = json.loads((out / "predictions.json").read_text())
+    validate_coco_results(predictions, MPII.num_keypoints)
+    assert [p["image_id"] for p in predictions] == [0, 0, 1, 2, 3, 4]  # names not all numbers
+    assert predictions[0]["box"] == [600, 100, 1100, 719]
+    assert sorted(os.listdir(out / "overlays")) == sorted(
+        p.name for p in image_folder.glob("0*.jpg")
+    )
+    overlay = cv2.imread(str(out / "overlays" / "004645041.jpg"))
+    assert max(overlay.shape[:2]) == 320
+    grids = sorted(os.listdir(out / "heatmaps"))
+    assert grids[:2] == ["004645041_0.jpg", "004645041_1.jpg"] and len(grids) == 6
+    grid = cv2.imread(str(out / "heatmaps" / grids[0]))
+    assert grid.shape[1] == 96 + 2 * (128 + 2)  # feed-forward + 1 recurrent pass
+    skeleton = json.loads((out / "skeleton.json").read_text())
+    assert skeleton["joint_names"] == list(MPII.joint_names)
+
+
+def test_cli_reports_a_bad_box_by_entry(model_path, image_folder, tmp_path):
+    boxes = tmp_path / "boxes.json"
+    boxes.write_text(json.dumps({"004645041.jpg": [10, 10, 5, 50]}))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfpose.predict",
+            f"--model={model_path}",
+            f"--input={image_folder}",
+            f"--output_dir={tmp_path / 'out'}",
+            f"--boxes={boxes}",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert proc.returncode == 1
+    assert "boxes.json: entry '004645041.jpg': box [10, 10, 5, 50] needs x2 > x1" in proc.stderr
+
+
+def test_coco_images_keep_their_coco_ids(predictor, shared_data, tmp_path):
+    folder = shared_data / "samples" / "coco"
+    annotations = json.loads((folder / "test_coco.json").read_text())
+    people = [a for a in annotations["annotations"] if a["num_keypoints"] > 0]
+    by_image = {}
+    for a in people:
+        x, y, w, h = a["bbox"]
+        name = next(i["file_name"] for i in annotations["images"] if i["id"] == a["image_id"])
+        by_image.setdefault(name, []).append([x, y, x + w, y + h])
+    summary = runner.predict_inputs(
+        predictor,
+        str(folder),
+        str(tmp_path),
+        by_image,
+        runner.RunOptions(box_mode="person", progress=False),
+    )
+    predictions = json.loads((tmp_path / "predictions.json").read_text())
+    validate_coco_results(predictions, MPII.num_keypoints)
+    assert summary["persons"] == len(predictions) == len(people)
+    ids = {i["id"] for i in annotations["images"]}
+    assert {p["image_id"] for p in predictions} == ids
+
+
+def _write_clip(path, frames=10, size=64):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (size, size))
+    assert writer.isOpened()
+    for i in range(frames):
+        frame = np.full((size, size, 3), 40, np.uint8)
+        cv2.circle(frame, (8 + 5 * i, 32), 6, (255, 255, 255), -1)
+        writer.write(frame)
+    writer.release()
+
+
+def test_video_round_trip(predictor, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    _write_clip(clip)
+    summary = runner.predict_inputs(
+        predictor,
+        str(clip),
+        str(tmp_path / "out"),
+        options=runner.RunOptions(heatmaps=True, progress=False),
+    )
+    assert summary["frames"] == 10 and summary["persons"] == 10 and not summary["skipped"]
+    annotated = tmp_path / "out" / "videos" / "clip.mp4"
+    capture = cv2.VideoCapture(str(annotated))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    assert len(frames) == 10 and frames[0].shape == (64, 64, 3)
+    assert fps == pytest.approx(10.0)  # the source clip's rate
+    predictions = json.loads((tmp_path / "out" / "predictions.json").read_text())
+    validate_coco_results(predictions, MPII.num_keypoints)
+    assert [p["frame"] for p in predictions] == list(range(10))
+    assert [p["image_id"] for p in predictions] == list(range(10))
+    assert {p["file_name"] for p in predictions} == {"clip.mp4"}
+    assert os.listdir(tmp_path / "out" / "heatmaps") == ["clip.jpg"]  # first frame's grid
+
+
+def test_unreadable_video_is_skipped(predictor, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "broken.mp4").write_bytes(b"not a video")
+    _write_clip(folder / "good.mp4", frames=3)
+    summary = runner.predict_inputs(
+        predictor, str(folder), str(tmp_path / "out"), options=runner.RunOptions(progress=False)
+    )
+    assert summary["frames"] == 3
+    assert [s["file"] for s in summary["skipped"]] == [str(folder / "broken.mp4")]

@@ -1,0 +1,94 @@
+r"""Exports a trained model for serving: SavedModel (TF Serving), TFLite, ONNX, parity report.
+
+  python -m tfpose.export --model=runs/quickstart/best.keras --output_dir=export/quickstart \
+    --version=1 --formats=saved_model,tflite_fp32,tflite_fp16,tflite_int8,tflite_gpu,onnx \
+    --representative_records=data/synthetic
+
+writes export/quickstart/1/ (SavedModel), model_*.tflite, model.onnx, tfpose_export.json and
+parity.json, prints the parity table and exits non-zero when an artifact diverges from the
+Keras model beyond its tolerance. See export/README.md (serving contract), BUILD.md and
+docs/export.md (measured parity).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+from absl import app, flags
+
+from tfpose.export import parity
+from tfpose.export.run import FORMATS, ExportConfig, export
+
+_MODEL = flags.DEFINE_string("model", None, "Trained .keras model (flags.json next to it).")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Export folder, e.g. export/NAME.")
+_VERSION = flags.DEFINE_integer("version", 1, "SavedModel version folder (TF Serving layout).")
+_FORMATS = flags.DEFINE_list("formats", list(FORMATS), f"Artifacts to write: {FORMATS}.")
+_REPRESENTATIVE_RECORDS = flags.DEFINE_string(
+    "representative_records",
+    None,
+    "Records calibrating tflite_int8 (default: the training run's --records).",
+)
+_REPRESENTATIVE_SPLIT = flags.DEFINE_string("representative_split", "train", "Their split.")
+_NUM_CALIBRATION = flags.DEFINE_integer(
+    "num_calibration_examples", 200, "Crops used to calibrate int8."
+)
+_VALIDATION_RECORDS = flags.DEFINE_string(
+    "validation_records", None, "Records for the parity report (default: training --records)."
+)
+_VALIDATION_SPLIT = flags.DEFINE_string(
+    "validation_split", None, "Their split (default: the run's validation split)."
+)
+_MAX_VALIDATION = flags.DEFINE_integer(
+    "max_validation_examples", 256, "Parity on the first N examples (0 = all)."
+)
+_FLIP_TEST = flags.DEFINE_boolean(
+    "flip_test", False, "serving_default averages the maps of each crop and its mirror."
+)
+_CHECK = flags.DEFINE_boolean(
+    "check_parity", True, "Exit non-zero when an artifact exceeds its tolerance."
+)
+_INT8_PCK_DROP = flags.DEFINE_float(
+    "int8_pck_tolerance",
+    parity.DEFAULT_TOLERANCES["tflite_int8"].pck_drop,
+    "PCK(h) points tflite_int8 may lose against the Keras model.",
+)
+_OVERWRITE = flags.DEFINE_boolean("overwrite", False, "Replace an existing version folder.")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if not _MODEL.value or not _OUTPUT_DIR.value:
+        raise app.UsageError("--model and --output_dir are required")
+    tolerances = dict(parity.DEFAULT_TOLERANCES)
+    tolerances["tflite_int8"] = dataclasses.replace(
+        tolerances["tflite_int8"], pck_drop=_INT8_PCK_DROP.value
+    )
+    config = ExportConfig(
+        model=_MODEL.value,
+        output_dir=_OUTPUT_DIR.value,
+        version=_VERSION.value,
+        formats=tuple(_FORMATS.value),
+        representative_records=_REPRESENTATIVE_RECORDS.value,
+        representative_split=_REPRESENTATIVE_SPLIT.value,
+        num_calibration_examples=_NUM_CALIBRATION.value,
+        validation_records=_VALIDATION_RECORDS.value,
+        validation_split=_VALIDATION_SPLIT.value,
+        max_validation_examples=_MAX_VALIDATION.value,
+        flip_test=_FLIP_TEST.value,
+        check_parity=_CHECK.value,
+        tolerances=tolerances,
+        overwrite=_OVERWRITE.value,
+    )
+    try:
+        export(config)
+    except parity.ParityError as error:
+        print(f"\nPARITY FAILED: {error}", file=sys.stderr)
+        sys.exit(2)
+    except (FileNotFoundError, FileExistsError, ImportError, ValueError) as error:
+        raise app.UsageError(str(error)) from error
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,21 @@
+"""Single-person pose inference: :class:`Predictor` over ``.keras``, SavedModel and ``.tflite``
+models, overlays and heatmap grids, and the runs of ``python -m tfpose.predict``.
+
+=====================  ===================================================================
+``predictor``          :class:`Predictor`, :class:`PosePrediction`: crop, run, decode
+``backends``           the three model formats behind one call, :class:`ModelSpec`
+``preprocess``         person region → crop (the one implementation), crop → image points
+``drawing``            skeleton overlays, per-pass heatmap grids
+``boxes``              the ``--boxes`` JSON file
+``media``              image/folder/video reading, mp4 writing
+``results``            COCO keypoint results (``predictions.json``) and their check
+``runner``             a whole prediction run (``python -m tfpose.predict``)
+=====================  ===================================================================
+
+See docs/inference.md.
+"""
+
+from tfpose.inference.backends import ModelSpec, load_backend
+from tfpose.inference.predictor import PosePrediction, Predictor
+
+__all__ = ["ModelSpec", "PosePrediction", "Predictor", "load_backend"]

@@ -1,0 +1,356 @@
+"""Model backends for inference: a ``.keras`` file, a SavedModel directory or a ``.tflite`` file.
+
+Every backend maps preprocessed crops float32 [B, S, S, 3] to named heatmaps [B, H, W, K] and
+carries a :class:`ModelSpec`, everything needed to crop for it and decode its maps. The
+:class:`tfpose.inference.Predictor` does the cropping, flip test and decoding, so the three
+formats are used identically.
+
+Where the spec comes from:
+
+* ``.keras``: ``flags.json`` next to the model (written by ``python -m tfpose.train``), read with
+  :func:`tfpose.training.run.saved_pipeline`. All recurrent passes are available (the heatmap
+  grid of ``python -m tfpose.predict --heatmaps``).
+* SavedModel / ``.tflite``: ``tfpose_export.json`` written by ``python -m tfpose.export`` next to
+  the artifact (the export folder ``export/NAME/``; for a SavedModel the folder above its version
+  folder). Only the prediction maps are available: the SavedModel's ``heatmaps`` signature or the
+  TFLite model's heatmap output.
+
+Shape legend: B batch, S crop side, H × W heatmap, K keypoints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Protocol
+
+import numpy as np
+
+from tfpose.data import pipeline, transforms
+from tfpose.skeletons import Skeleton, get_skeleton
+
+EXPORT_METADATA_NAME = "tfpose_export.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    """How to feed a model and read its maps.
+
+    Attributes:
+      skeleton: keypoint layout of the maps' channels.
+      input_size: crop side S.
+      heatmap_stride: crop pixels per pixel of the prediction maps.
+      crop_convention: ``"bulat"`` or ``"belagiannis"``.
+      box_scale: crop side in units of ``200 · scale`` (from the convention).
+      fill: value (0–255) of crop pixels outside the image.
+      normalization: ``"unit"`` or ``"belagiannis"``.
+      amplitude: peak value the prediction output was trained to show on a joint (1 for Bulat,
+        12 for Belagiannis); scores are map peaks divided by it.
+      visibility_kind: how a peak becomes a [0, 1] score, as in ``tfpose_export.json``:
+        ``"peak_over_amplitude"`` (clip(peak / amplitude, 0, 1)) or ``"sigmoid"`` (the maps are
+        logits, e.g. a detection-only cascade).
+      prediction_output: name of the decoded output.
+      pass_outputs: outputs shown by the heatmap grid, in order (the recurrent passes for a
+        ``.keras`` recurrent model, else the prediction output alone).
+      source: the model path.
+      format: ``"keras"``, ``"saved_model"`` or ``"tflite"``.
+    """
+
+    skeleton: Skeleton
+    input_size: int
+    heatmap_stride: int
+    crop_convention: str
+    box_scale: float
+    fill: float
+    normalization: str
+    amplitude: float
+    visibility_kind: str
+    prediction_output: str
+    pass_outputs: tuple[str, ...]
+    source: str
+    format: str
+
+
+class Backend(Protocol):
+    spec: ModelSpec
+
+    def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
+        """float32 [B, S, S, 3] → {output name: float32 [B, H, W, K]} (at least the prediction)."""
+        ...
+
+
+def _keypoint_amplitude(targets: tuple[Any, ...]) -> float:
+    for target in targets:
+        if target.name == "keypoints":
+            return float(target.amplitude)
+    raise ValueError(f"the pipeline has no 'keypoints' head (heads: {[t.name for t in targets]})")
+
+
+def _pass_label_order(name: str) -> int:
+    return int(name.rsplit("_", 1)[1])
+
+
+class KerasBackend:
+    """A ``.keras`` model written by ``python -m tfpose.train`` (flags.json beside it)."""
+
+    def __init__(self, path: str):
+        import keras
+
+        import tfpose.models  # noqa: F401  (registers the model classes for load_model)
+        from tfpose.export.spec import spec_from_model
+        from tfpose.training.run import saved_pipeline
+
+        config, skeleton, saved = saved_pipeline(path)
+        self.model = keras.models.load_model(path)
+        # The export's reading of the trained target (amplitude, logits or not), so a .keras
+        # model and its exports score peaks alike.
+        export_spec = spec_from_model(path, self.model)
+        prediction = self.model.prediction_output
+        passes = sorted(
+            (n for n in self.model.output_names if n.startswith("keypoints_")),
+            key=_pass_label_order,
+        )
+        crop = config.crop
+        self.spec = ModelSpec(
+            skeleton=skeleton,
+            input_size=int(self.model.input_size),
+            heatmap_stride=int(self.model.output_stride),
+            crop_convention=config.crop_convention,
+            box_scale=crop.box_scale,
+            fill=crop.fill,
+            normalization=config.normalization,
+            amplitude=export_spec.amplitude,
+            visibility_kind=export_spec.visibility_kind,
+            prediction_output=prediction,
+            pass_outputs=tuple(passes) if prediction in passes else (prediction,),
+            source=path,
+            format="keras",
+        )
+        if saved.get("input_size") not in (None, self.spec.input_size):
+            raise ValueError(
+                f"{path}: flags.json says input_size {saved['input_size']}, the model takes "
+                f"{self.spec.input_size}; is flags.json from another run?"
+            )
+
+    def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
+        outputs = self.model(crops, training=False)
+        return {name: np.asarray(outputs[name], np.float32) for name in self.spec.pass_outputs}
+
+
+def find_export_metadata(path: str) -> str:
+    """The ``tfpose_export.json`` of an artifact: in its folder or the folder above.
+
+    Raises:
+      FileNotFoundError: naming the places looked at.
+    """
+    path = os.path.abspath(path)
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    candidates = [os.path.join(folder, EXPORT_METADATA_NAME)]
+    candidates.append(os.path.join(os.path.dirname(folder), EXPORT_METADATA_NAME))
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
+    raise FileNotFoundError(
+        f"{path}: no {EXPORT_METADATA_NAME} found (looked at {', '.join(candidates)}); "
+        "export the model with python -m tfpose.export, which writes it"
+    )
+
+
+def spec_from_export_metadata(metadata_path: str, source: str, fmt: str) -> ModelSpec:
+    """A :class:`ModelSpec` from an export's ``tfpose_export.json``.
+
+    Raises:
+      ValueError: naming the file and the missing or invalid key.
+    """
+    with open(metadata_path) as f:
+        try:
+            meta = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{metadata_path}: not valid JSON ({e})") from None
+    required = ("skeleton", "input_size", "heatmap_stride", "crop_convention", "normalization")
+    missing = [key for key in required if key not in meta]
+    if missing:
+        raise ValueError(f"{metadata_path}: missing keys {missing}")
+    convention = meta["crop_convention"]
+    if convention not in transforms.CROP_CONVENTIONS:
+        raise ValueError(
+            f"{metadata_path}: crop_convention {convention!r} is not one of "
+            f"{sorted(transforms.CROP_CONVENTIONS)}"
+        )
+    crop = transforms.CROP_CONVENTIONS[convention]
+    skeleton = get_skeleton(meta["skeleton"])
+    if "amplitude" in meta:
+        amplitude = float(meta["amplitude"])
+    else:
+        # The export metadata of the contract has no amplitude; the pipeline preset of the crop
+        # convention fixes it (the training pipelines are exactly these presets).
+        amplitude = _keypoint_amplitude(pipeline.CONFIGS[convention]().targets)
+    prediction = meta.get("prediction_output", "heatmaps")
+    return ModelSpec(
+        skeleton=skeleton,
+        input_size=int(meta["input_size"]),
+        heatmap_stride=int(meta["heatmap_stride"]),
+        crop_convention=convention,
+        box_scale=float(meta.get("box_scale", crop.box_scale)),
+        fill=float(meta.get("fill", crop.fill)),
+        normalization=meta["normalization"],
+        amplitude=amplitude,
+        visibility_kind=meta.get("visibility_kind", "peak_over_amplitude"),
+        prediction_output=prediction,
+        pass_outputs=(prediction,),
+        source=source,
+        format=fmt,
+    )
+
+
+def resolve_saved_model_dir(path: str) -> str:
+    """``path`` itself when it holds ``saved_model.pb``, else its highest numbered version folder
+    (the TF Serving layout ``export/NAME/<version>/``).
+
+    Raises:
+      FileNotFoundError: no SavedModel found.
+    """
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return path
+    versions = [
+        entry
+        for entry in os.listdir(path)
+        if entry.isdigit() and os.path.isfile(os.path.join(path, entry, "saved_model.pb"))
+    ]
+    if not versions:
+        raise FileNotFoundError(
+            f"{path}: not a SavedModel (no saved_model.pb, and no version folder holding one)"
+        )
+    return os.path.join(path, max(versions, key=int))
+
+
+class SavedModelBackend:
+    """An exported SavedModel, called through its ``heatmaps`` signature."""
+
+    SIGNATURE = "heatmaps"
+
+    def __init__(self, path: str):
+        import tensorflow as tf
+
+        model_dir = resolve_saved_model_dir(path)
+        self.spec = spec_from_export_metadata(find_export_metadata(model_dir), path, "saved_model")
+        self._loaded = tf.saved_model.load(model_dir)
+        if self.SIGNATURE not in self._loaded.signatures:
+            raise ValueError(
+                f"{model_dir}: the SavedModel has no {self.SIGNATURE!r} signature (it has "
+                f"{sorted(self._loaded.signatures)}); re-export with python -m tfpose.export"
+            )
+        self._fn = self._loaded.signatures[self.SIGNATURE]
+        _, inputs = self._fn.structured_input_signature
+        if len(inputs) != 1:
+            raise ValueError(
+                f"{model_dir}: signature {self.SIGNATURE!r} must take one input, has {list(inputs)}"
+            )
+        self._input_name = next(iter(inputs))
+
+    def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
+        import tensorflow as tf
+
+        outputs = self._fn(**{self._input_name: tf.constant(crops, tf.float32)})
+        maps = outputs["heatmaps"] if "heatmaps" in outputs else next(iter(outputs.values()))
+        return {self.spec.prediction_output: np.asarray(maps, np.float32)}
+
+
+class TFLiteBackend:
+    """A ``.tflite`` model whose input is the preprocessed crop and one output the heatmaps.
+
+    A batch is run in one call when the model's batch dimension is dynamic, else one crop at a
+    time. Integer (quantised) inputs and outputs are converted with the tensors' quantisation
+    parameters, so float-I/O and int-I/O models are called alike.
+    """
+
+    def __init__(self, path: str, num_threads: int | None = None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.spec = spec_from_export_metadata(find_export_metadata(path), path, "tflite")
+        self._interpreter = Interpreter(model_path=path, num_threads=num_threads)
+        self._interpreter.allocate_tensors()
+        inputs = self._interpreter.get_input_details()
+        if len(inputs) != 1:
+            raise ValueError(f"{path}: expected one input (the crop), the model has {len(inputs)}")
+        self._input = inputs[0]
+        expected = self.spec.input_size
+        if list(self._input["shape"][1:]) != [expected, expected, 3]:
+            raise ValueError(
+                f"{path}: input shape {list(self._input['shape'])} does not match input_size "
+                f"{expected} of {EXPORT_METADATA_NAME}"
+            )
+        self._output = self._heatmap_output(path)
+        self._dynamic_batch = int(self._input.get("shape_signature", self._input["shape"])[0]) < 0
+        self._batch = int(self._input["shape"][0])
+
+    def _heatmap_output(self, path: str) -> dict:
+        num_keypoints = self.spec.skeleton.num_keypoints
+        maps = [
+            d
+            for d in self._interpreter.get_output_details()
+            if len(d["shape"]) == 4 and int(d["shape"][-1]) == num_keypoints
+        ]
+        if not maps:
+            raise ValueError(f"{path}: no output of shape [B, H, W, {num_keypoints}] (heatmaps)")
+        named = [d for d in maps if "heatmap" in d["name"]]
+        return (named or maps)[0]
+
+    def _set_input(self, crops: np.ndarray) -> None:
+        dtype = self._input["dtype"]
+        if np.issubdtype(dtype, np.integer):
+            scale, zero_point = self._input["quantization"]
+            info = np.iinfo(dtype)
+            crops = np.clip(np.round(crops / scale + zero_point), info.min, info.max)
+        self._interpreter.set_tensor(self._input["index"], crops.astype(dtype))
+
+    def _get_output(self) -> np.ndarray:
+        maps = self._interpreter.get_tensor(self._output["index"])
+        if np.issubdtype(maps.dtype, np.integer):
+            scale, zero_point = self._output["quantization"]
+            maps = (maps.astype(np.float32) - zero_point) * scale
+        return maps.astype(np.float32)
+
+    def _run(self, crops: np.ndarray) -> np.ndarray:
+        if self._dynamic_batch and crops.shape[0] != self._batch:
+            self._interpreter.resize_tensor_input(self._input["index"], list(crops.shape))
+            self._interpreter.allocate_tensors()
+            self._input = self._interpreter.get_input_details()[0]
+            self._output = next(
+                d
+                for d in self._interpreter.get_output_details()
+                if d["index"] == self._output["index"]
+            )
+            self._batch = crops.shape[0]
+        self._set_input(crops)
+        self._interpreter.invoke()
+        return self._get_output()
+
+    def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
+        crops = np.asarray(crops, np.float32)
+        if self._dynamic_batch or crops.shape[0] == self._batch:
+            maps = self._run(crops)
+        else:
+            maps = np.concatenate([self._run(crops[i : i + 1]) for i in range(crops.shape[0])])
+        return {self.spec.prediction_output: maps}
+
+
+def load_backend(path: str) -> Backend:
+    """The backend for ``path``: ``*.keras``, ``*.tflite`` or a SavedModel directory.
+
+    Raises:
+      FileNotFoundError: ``path`` does not exist (or lacks its metadata).
+      ValueError: ``path`` is none of the three formats.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"model {path!r} does not exist")
+    if os.path.isdir(path):
+        return SavedModelBackend(path)
+    if path.endswith(".keras"):
+        return KerasBackend(path)
+    if path.endswith(".tflite"):
+        return TFLiteBackend(path)
+    raise ValueError(
+        f"model {path!r}: expected a .keras file, a SavedModel directory or a .tflite file"
+    )

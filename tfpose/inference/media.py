@@ -1,0 +1,163 @@
+"""Input files for prediction: images, folders of images and videos (OpenCV).
+
+Images are returned RGB (the order the models were trained on); video frames likewise. Files
+that cannot be read raise :class:`UnreadableInputError` naming the file and the problem, so a
+folder run can report and skip them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from tfpose.data.image_files import UnreadableImageError, read_image_file
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg")
+# Frame rate written when a video does not report one.
+DEFAULT_FPS = 25.0
+
+
+class UnreadableInputError(ValueError):
+    """An input file is missing, empty, or does not decode."""
+
+
+def is_video(path: str) -> bool:
+    return path.lower().endswith(VIDEO_EXTENSIONS)
+
+
+def is_image(path: str) -> bool:
+    return path.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def list_inputs(path: str) -> list[str]:
+    """The files of an ``--input``: the file itself, or a folder's images and videos (sorted,
+    not recursive).
+
+    Raises:
+      FileNotFoundError: ``path`` does not exist, or the folder holds no image or video.
+      ValueError: ``path`` is a file of neither kind.
+    """
+    if os.path.isdir(path):
+        names = sorted(os.listdir(path))
+        files = [os.path.join(path, n) for n in names if is_image(n) or is_video(n)]
+        files = [f for f in files if os.path.isfile(f)]
+        if not files:
+            raise FileNotFoundError(
+                f"--input={path}: the folder holds no image ({', '.join(IMAGE_EXTENSIONS)}) or "
+                f"video ({', '.join(VIDEO_EXTENSIONS)}) file"
+            )
+        return files
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"--input={path} does not exist")
+    if not (is_image(path) or is_video(path)):
+        raise ValueError(
+            f"--input={path}: not an image ({', '.join(IMAGE_EXTENSIONS)}) or video "
+            f"({', '.join(VIDEO_EXTENSIONS)}) file"
+        )
+    return [path]
+
+
+def read_image(path: str) -> np.ndarray:
+    """Reads an image file as uint8 RGB [H, W, 3].
+
+    JPEG and PNG files are validated like dataset images (truncated JPEGs are refused).
+
+    Raises:
+      UnreadableInputError: naming ``path`` and the problem.
+    """
+    if path.lower().endswith((".jpg", ".jpeg", ".png")):
+        try:
+            encoded = read_image_file(path).encoded
+        except UnreadableImageError as e:
+            raise UnreadableInputError(str(e)) from None
+        image = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR)
+    else:
+        if not os.path.isfile(path):
+            raise UnreadableInputError(f"{path}: no such file")
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            raise UnreadableInputError(f"{path}: does not decode as an image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class VideoReader:
+    """Frames of a video file, RGB, in order.
+
+    Attributes:
+      fps: frames per second the file reports (``DEFAULT_FPS`` when it reports none).
+      frame_count: frames the file reports (0 when unknown; may be approximate).
+      width, height: frame size in pixels.
+
+    Raises:
+      UnreadableInputError: the file does not open as a video.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        if not os.path.isfile(path):
+            raise UnreadableInputError(f"{path}: no such file")
+        self._capture = cv2.VideoCapture(path)
+        if not self._capture.isOpened():
+            raise UnreadableInputError(f"{path}: does not open as a video")
+        fps = self._capture.get(cv2.CAP_PROP_FPS)
+        self.fps = float(fps) if fps and np.isfinite(fps) and fps > 0 else DEFAULT_FPS
+        self.frame_count = max(0, int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+        self.width = int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height = int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        while True:
+            ok, frame = self._capture.read()
+            if not ok:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+
+    def close(self) -> None:
+        self._capture.release()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class VideoWriter:
+    """Writes BGR frames to an MP4 file (``mp4v`` codec); the size is fixed by the first frame.
+
+    Raises:
+      OSError: the file cannot be opened for writing.
+    """
+
+    def __init__(self, path: str, fps: float):
+        self.path = path
+        self.fps = fps
+        self._writer: cv2.VideoWriter | None = None
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        if self._writer is None:
+            height, width = frame.shape[:2]
+            fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+            self._writer = cv2.VideoWriter(self.path, fourcc, self.fps, (width, height))
+            if not self._writer.isOpened():
+                raise OSError(f"{self.path}: cannot open for writing an mp4v video")
+            self._size = (height, width)
+        if frame.shape[:2] != self._size:
+            frame = cv2.resize(frame, self._size[::-1], interpolation=cv2.INTER_AREA)
+        self._writer.write(np.ascontiguousarray(frame))
+        self.frames += 1
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
