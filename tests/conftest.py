@@ -12,7 +12,9 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
-SHARED_DATA = pathlib.Path(os.environ.get("TFPOSE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+SHARED_DATA = pathlib.Path(
+    os.environ.get("TFPOSE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")
+)
 
 
 @pytest.fixture(scope="session")

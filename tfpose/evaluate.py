@@ -16,8 +16,9 @@ Model mode (a model trained by ``python -m tfpose.train``; its flags.json says h
   python -m tfpose.evaluate --model=runs/quickstart/best.keras --records=data/synthetic \
     --split=test --flip_test --output_dir=runs/quickstart/eval
 
-Model mode reads ``.keras`` files; SavedModel and TFLite artifacts are scored by
-``python -m tfpose.export``'s parity report.
+``--model`` may also be a SavedModel directory or a ``.tflite`` file from ``python -m
+tfpose.export`` (their ``tfpose_export.json`` says how to crop); all formats are scored on the
+same evaluation crops.
 """
 
 from __future__ import annotations
@@ -98,51 +99,56 @@ def _skeleton_for(protocol: str, ground_truth: prediction_files.GroundTruth) -> 
 
 
 def _evaluate_model() -> tuple[dict, dict]:
-    """Model mode: runs the model over ``--records`` and scores it."""
-    import keras
+    """Model mode: runs the model over ``--records`` and scores it.
 
-    import tfpose.models  # noqa: F401  (registers the model classes for load_model)
+    ``.keras`` files read their training ``flags.json``; SavedModel directories and ``.tflite``
+    files read the ``tfpose_export.json`` written by ``python -m tfpose.export``. All three go
+    through the same evaluation crops, so their numbers are directly comparable.
+    """
+    import numpy as np
+
     from tfpose.data import pipeline
     from tfpose.data.records import Manifest
     from tfpose.evaluation import on_records
-    from tfpose.training.run import saved_pipeline
+    from tfpose.inference.backends import load_backend
 
     path = _MODEL.value
-    if not path.endswith(".keras"):
-        raise app.UsageError(
-            f"--model={path}: model mode reads .keras files; export artifacts (SavedModel, "
-            "TFLite) are scored against their .keras model by python -m tfpose.export"
-        )
     if not _RECORDS.value:
         raise app.UsageError("--model needs --records (a converted dataset folder)")
     if not _BATCH_SIZE.value > 0:
         raise app.UsageError("--batch_size must be positive")
-    config, skeleton, _ = saved_pipeline(path)
-    model = keras.models.load_model(path)
+    backend = load_backend(path)
+    spec = backend.spec
+    config = pipeline.PipelineConfig(
+        input_size=spec.input_size,
+        heatmap_stride=spec.heatmap_stride,
+        crop_convention=spec.crop_convention,
+        normalization=spec.normalization,
+    )
     manifest = Manifest.load(_RECORDS.value)
     dataset = pipeline.build_dataset(
         manifest.files(_SPLIT.value),
-        skeleton,
+        spec.skeleton,
         config,
         training=False,
         batch_size=_BATCH_SIZE.value,
         deterministic=True,
         record_skeleton=skeletons.get_skeleton(manifest.skeleton),
     )
-    output = model.prediction_output
 
     def heatmap_fn(images):
-        return model(images, training=False)[output]
+        return backend(np.asarray(images, np.float32))[spec.prediction_output]
 
     predictions = on_records.predict_batches(
         heatmap_fn,
         dataset,
-        model.output_stride,
-        flip_permutation=skeleton.flip_permutation if _FLIP_TEST.value else None,
+        spec.heatmap_stride,
+        flip_permutation=spec.skeleton.flip_permutation if _FLIP_TEST.value else None,
         max_examples=_MAX_EXAMPLES.value or None,
     )
-    result = on_records.score_predictions(predictions, skeleton, _PROTOCOL.value)
+    result = on_records.score_predictions(predictions, spec.skeleton, _PROTOCOL.value)
     result["model"] = path
+    result["model_format"] = spec.format
     result["records"] = f"{_RECORDS.value} ({_SPLIT.value})"
     result["flip_test"] = _FLIP_TEST.value
     return result, {

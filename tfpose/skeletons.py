@@ -238,7 +238,9 @@ def get_skeleton(name: str) -> Skeleton:
     try:
         return SKELETONS[name]
     except KeyError:
-        raise KeyError(f"unknown skeleton {name!r}; known: {', '.join(sorted(SKELETONS))}") from None
+        raise KeyError(
+            f"unknown skeleton {name!r}; known: {', '.join(sorted(SKELETONS))}"
+        ) from None
 
 
 def joint_correspondence(source: Skeleton, target: Skeleton) -> tuple[tuple[int, int], ...]:

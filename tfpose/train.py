@@ -41,7 +41,8 @@ _VAL_EXAMPLES = flags.DEFINE_integer(
     "val_examples", 0, "Validate on the first N examples of the split (0 = all)."
 )
 _SYNTHETIC_EXAMPLES = flags.DEFINE_integer(
-    "synthetic_examples", 0,
+    "synthetic_examples",
+    0,
     "If --records has no manifest and --dataset=synthetic, generate this many training examples "
     "there first (val and test get a tenth each).",
 )
@@ -55,13 +56,22 @@ _WIDTH = flags.DEFINE_float(
     "width_multiplier", None, "Scales every layer's channel count (default: the preset's)."
 )
 _NUM_PASSES = flags.DEFINE_integer(
-    "num_passes", None,
+    "num_passes",
+    None,
     "Recurrent: applications of the shared recurrent module (the paper's T + 1: its final "
     "2-iteration model is 3); default: the preset's.",
 )
 _KERNEL_INIT = flags.DEFINE_enum(
-    "kernel_init", None, ["paper", "he"],
+    "kernel_init",
+    None,
+    ["paper", "he"],
     "Recurrent: N(0, 0.01) as released ('paper', the default) or He-normal ('he').",
+)
+_HEAD_ACTIVATION = flags.DEFINE_enum(
+    "head_activation",
+    None,
+    ["relu", "linear"],
+    "Recurrent: ReLU output heads as released ('relu', the default) or linear heads.",
 )
 _LIMBS = flags.DEFINE_bool("limbs", True, "Recurrent: limb maps as extra outputs/targets.")
 _BACKBONE_WEIGHTS = flags.DEFINE_string(
@@ -71,6 +81,13 @@ _BACKBONE_WEIGHTS = flags.DEFINE_string(
 # Data and targets.
 _OCCLUSION_MODE = flags.DEFINE_enum(
     "occlusion_mode", "include", ["include", "ignore", "exclude"], "Occluded joints in training."
+)
+_CROP = flags.DEFINE_enum(
+    "crop_convention",
+    None,
+    ["bulat", "belagiannis"],
+    "Person crop: 'bulat' (200·scale box) or 'belagiannis' (300·scale box, random crop, grey "
+    "padding); default: the model family's paper.",
 )
 _SCALE_RANGE = flags.DEFINE_list("scale_range", ["0.7", "1.3"], "Random scale range.")
 _SCALE_PROB = flags.DEFINE_float("scale_probability", 0.5, "Probability of a random scale.")
@@ -83,7 +100,8 @@ _COLOR = flags.DEFINE_float("color_scale", 0.0, "Per-channel colour jitter (±fr
 # Schedule and optimisation.
 _BATCH = flags.DEFINE_integer("batch_size", 20, "Global batch size.")
 _STAGES = flags.DEFINE_list(
-    "stages", ["joint:50"],
+    "stages",
+    ["joint:50"],
     "Comma list of STAGE:LENGTH, STAGE in detector|regressor|joint, LENGTH in --schedule_unit.",
 )
 _END_TO_END = flags.DEFINE_bool(
@@ -100,9 +118,17 @@ _WEIGHT_DECAY = flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay.
 _CLIPNORM = flags.DEFINE_float("clipnorm", None, "Clip each gradient to this norm.")
 _PASS_WEIGHTS = flags.DEFINE_list("pass_weights", None, "Recurrent: loss weight of each pass.")
 _LOSS_REDUCTION = flags.DEFINE_enum(
-    "loss_reduction", "mean", ["mean", "sum"],
+    "loss_reduction",
+    "mean",
+    ["mean", "sum"],
     "Per-example loss: mean over pixels and channels, or their sum (the papers' Caffe/MatConvNet "
     "scale, with which their learning rates apply unchanged).",
+)
+_HEATMAP_LOSS = flags.DEFINE_enum(
+    "heatmap_loss",
+    None,
+    ["fg_mse", "l2"],
+    "Recurrent: the paper's foreground-weighted MSE ('fg_mse', default) or plain masked L2.",
 )
 _DETECTION_WEIGHT = flags.DEFINE_float("detection_weight", 1.0, "Cascades: detector loss weight.")
 _REGRESSION_WEIGHT = flags.DEFINE_float("regression_weight", 1.0, "Cascades: regression weight.")
@@ -113,7 +139,9 @@ _PRECISION = flags.DEFINE_enum(
 )
 _XLA = flags.DEFINE_bool("xla", False, "Compile the train step with XLA.")
 _STRATEGY = flags.DEFINE_enum(
-    "strategy", "default", ["default", "mirrored", "multi_worker"],
+    "strategy",
+    "default",
+    ["default", "mirrored", "multi_worker"],
     "tf.distribute strategy; multi_worker reads TF_CONFIG.",
 )
 
@@ -153,9 +181,11 @@ def config_from_flags() -> run_lib.RunConfig:
         width_multiplier=_WIDTH.value,
         num_passes=_NUM_PASSES.value,
         kernel_init=_KERNEL_INIT.value,
+        head_activation=_HEAD_ACTIVATION.value,
         limbs=_LIMBS.value,
         backbone_weights=_BACKBONE_WEIGHTS.value,
         occlusion_mode=_OCCLUSION_MODE.value,
+        crop_convention=_CROP.value,
         scale_range=_floats(_SCALE_RANGE.value, "scale_range"),
         scale_probability=_SCALE_PROB.value,
         rotation_max_deg=_ROTATION.value,
@@ -175,6 +205,7 @@ def config_from_flags() -> run_lib.RunConfig:
         clipnorm=_CLIPNORM.value,
         pass_weights=_floats(_PASS_WEIGHTS.value, "pass_weights"),
         loss_reduction=_LOSS_REDUCTION.value,
+        heatmap_loss=_HEATMAP_LOSS.value,
         detection_weight=_DETECTION_WEIGHT.value,
         regression_weight=_REGRESSION_WEIGHT.value,
         mixed_precision=_PRECISION.value,

@@ -15,7 +15,7 @@ from tfpose.data import coco, lsp, mpii, records
 from tfpose.data.conversion import convert
 from tfpose.data.example import OCCLUDED, VISIBLE, PoseExample, parse_example
 from tfpose.data.image_files import SkipLog, UnreadableImageError, read_image_file
-from tfpose.skeletons import LSP, MPII
+from tfpose.skeletons import MPII
 
 
 def _parse_all(manifest_dir, split):
@@ -35,7 +35,9 @@ def _write_jpeg(path, height=40, width=30, seed=0):
 
 def _assert_round_trip(parsed, keypoints, visibility, image_bytes=None):
     annotated = visibility > 0
-    np.testing.assert_allclose(parsed["keypoints"].numpy()[annotated], keypoints[annotated], atol=1e-4)
+    np.testing.assert_allclose(
+        parsed["keypoints"].numpy()[annotated], keypoints[annotated], atol=1e-4
+    )
     np.testing.assert_array_equal(parsed["visibility"].numpy(), visibility)
     if image_bytes is not None:
         assert parsed["image_bytes"].numpy() == image_bytes
@@ -201,12 +203,17 @@ def _write_release_mat(path, people_per_image, img_train):
         for person in people:
             points = [
                 {"id": k, "x": float(x), "y": float(y), "is_visible": int(v)}
-                for k, ((x, y), v) in enumerate(zip(person["keypoints"], person["seen"]))
+                for k, ((x, y), v) in enumerate(
+                    zip(person["keypoints"], person["seen"], strict=True)
+                )
                 if person["annotated"][k]
             ]
             rects.append(
                 {
-                    "x1": 1.0, "y1": 2.0, "x2": 11.0, "y2": 14.0,
+                    "x1": 1.0,
+                    "y1": 2.0,
+                    "x2": 11.0,
+                    "y2": 14.0,
                     "annopoints": {"point": _struct_array(points)},
                     "scale": person["scale"],
                     "objpos": {"x": 15.0, "y": 20.0},
@@ -223,6 +230,7 @@ def _write_release_mat(path, people_per_image, img_train):
 
 def test_mpii_release_mat_round_trip(tmp_path):
     rng = np.random.default_rng(3)
+
     def person():
         return {
             "keypoints": rng.uniform(2, 28, (16, 2)),
@@ -230,6 +238,7 @@ def test_mpii_release_mat_round_trip(tmp_path):
             "annotated": np.r_[np.ones(15, bool), False],
             "scale": 0.2,
         }
+
     people = [[person()], [person(), person()], [person()]]
     _write_release_mat(tmp_path / "mpii_human_pose_v1_u12_1.mat", people, img_train=[1, 1, 0])
     data = {i: _write_jpeg(tmp_path / "images" / f"img{i}.jpg", seed=i) for i in range(3)}
@@ -293,9 +302,17 @@ def test_coco_bad_file_is_named(tmp_path):
 
 def test_example_validation_names_the_problem():
     base = dict(
-        image_bytes=b"x", image_format="jpeg", image_height=10, image_width=10, image_id="a.jpg",
-        keypoints=np.zeros((14, 2)), visibility=np.full(14, 2), center=[5, 5], scale=1.0,
-        dataset="lsp", skeleton="lsp",
+        image_bytes=b"x",
+        image_format="jpeg",
+        image_height=10,
+        image_width=10,
+        image_id="a.jpg",
+        keypoints=np.zeros((14, 2)),
+        visibility=np.full(14, 2),
+        center=[5, 5],
+        scale=1.0,
+        dataset="lsp",
+        skeleton="lsp",
     )
     PoseExample(**base)
     for change, message in [
@@ -314,9 +331,18 @@ def test_example_validation_names_the_problem():
 def test_convert_cli_errors_are_readable(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
-        [sys.executable, "-m", "tfpose.data.convert", "--dataset=lspet",
-         f"--data_dir={tmp_path}", f"--output_dir={tmp_path / 'out'}"],
-        capture_output=True, text=True, env=env, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tfpose.data.convert",
+            "--dataset=lspet",
+            f"--data_dir={tmp_path}",
+            f"--output_dir={tmp_path / 'out'}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     assert result.returncode != 0
     assert f"{tmp_path}: expected an 'images/' folder and 'joints.mat'" in result.stderr

@@ -159,10 +159,10 @@ def test_generic_pck_needs_a_skeleton(tmp_path, run_cli):
 
 
 def test_usage_errors(tmp_path, run_cli):
-    with pytest.raises(app.UsageError, match="model mode reads .keras files"):
-        run_cli(model="model.tflite", records="val")
-    with pytest.raises(app.UsageError, match="flags.json not found"):
-        run_cli(model=str(tmp_path / "model.keras"), records="val")
+    with pytest.raises(app.UsageError, match="model.tflite' does not exist"):
+        run_cli(model=str(tmp_path / "model.tflite"), records="val")
+    with pytest.raises(app.UsageError, match="--model needs --records"):
+        run_cli(model=str(tmp_path / "model.keras"))
     with pytest.raises(app.UsageError, match="--predictions and --ground_truth"):
         run_cli(predictions="p.mat")
     gt_path, pred_path = _mpii_files(tmp_path)

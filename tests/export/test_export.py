@@ -19,7 +19,7 @@ import tensorflow as tf
 
 import tfpose.models  # noqa: F401  (registers the model classes for load_model)
 from tfpose.data import targets, transforms
-from tfpose.data.convert import convert
+from tfpose.data.conversion import convert
 from tfpose.export import parity, preprocess, tflite
 from tfpose.export.run import FORMATS, ExportConfig, export
 from tfpose.export.spec import ExportSpec
@@ -473,4 +473,48 @@ def test_bad_arguments_name_the_flag(exported, tmp_path):
             ExportConfig(
                 model=exported["model"], output_dir=str(exported["dir"]), formats=("saved_model",)
             )
+        )
+
+
+def test_evaluate_gives_the_same_numbers_for_every_format(exported, records):
+    """`python -m tfpose.evaluate --model=` accepts .keras, SavedModel and .tflite alike."""
+    models = {
+        "keras": exported["model"],
+        "saved_model": str(exported["dir"] / "1"),
+        "tflite_fp32": str(exported["dir"] / "model_fp32.tflite"),
+    }
+    # One process for the three runs; the CLI module's flags are global, so parse per model.
+    script = textwrap.dedent(
+        """
+        import json, sys
+        from absl import flags
+        from tfpose import evaluate
+        out = {}
+        for name, path in json.loads(sys.argv[1]).items():
+            flags.FLAGS.unparse_flags()
+            flags.FLAGS(["evaluate", "--model=" + path, "--records=" + sys.argv[2], "--split=val"])
+            result, _ = evaluate._evaluate_model()
+            keys = ("mean", "per_keypoint", "num_persons", "model_format")
+            out[name] = {k: result[k] for k in keys}
+        print(json.dumps(out))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(models), records],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {r["model_format"] for r in results.values()} == {"keras", "saved_model", "tflite"}
+    for name, result in results.items():
+        assert result["num_persons"] == 8
+        assert result["mean"] == pytest.approx(results["keras"]["mean"], abs=1e-6), name
+        np.testing.assert_allclose(
+            list(result["per_keypoint"].values()),
+            list(results["keras"]["per_keypoint"].values()),
+            atol=1e-6,
         )

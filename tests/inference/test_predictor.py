@@ -37,7 +37,7 @@ TINY_RUN = dict(
 
 def trained_model(tmp_path_factory) -> pathlib.Path:
     """A tiny recurrent model trained for 2 steps on synthetic records (cached per session)."""
-    from tfpose.data.convert import convert
+    from tfpose.data.conversion import convert
     from tfpose.training import run as run_lib
 
     root = tmp_path_factory.getbasetemp() / "inference_tiny_model"

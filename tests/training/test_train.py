@@ -47,9 +47,16 @@ TINY = dict(
     verbose=False,
 )
 TINY_FLAGS = [
-    "--model=recurrent_tiny", "--input_size=32", "--width_multiplier=0.125",
-    "--num_passes=1", "--batch_size=4", "--schedule_unit=steps", "--optimizer=adam",
-    "--learning_rates=1e-3", "--log_every=1", "--val_examples=8",
+    "--model=recurrent_tiny",
+    "--input_size=32",
+    "--width_multiplier=0.125",
+    "--num_passes=1",
+    "--batch_size=4",
+    "--schedule_unit=steps",
+    "--optimizer=adam",
+    "--learning_rates=1e-3",
+    "--log_every=1",
+    "--val_examples=8",
 ]
 
 
@@ -96,11 +103,19 @@ def test_rerun_resumes_instead_of_restarting(records, tmp_path):
 
 def test_sigkill_then_rerun_resumes_at_saved_step(records, tmp_path):
     command = [
-        sys.executable, "-m", "tfpose.train", f"--records={records}", f"--workdir={tmp_path}",
-        "--stages=joint:400", "--checkpoint_every=3", "--val_split=", *TINY_FLAGS,
+        sys.executable,
+        "-m",
+        "tfpose.train",
+        f"--records={records}",
+        f"--workdir={tmp_path}",
+        "--stages=joint:400",
+        "--checkpoint_every=3",
+        "--val_split=",
+        *TINY_FLAGS,
     ]
-    process = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     checkpoints = tmp_path / "checkpoints"
     deadline = time.time() + 240
     while time.time() < deadline and process.poll() is None:
@@ -116,7 +131,10 @@ def test_sigkill_then_rerun_resumes_at_saved_step(records, tmp_path):
     # Re-running the same command (shorter, to keep the test fast) resumes from that step.
     result = subprocess.run(
         [*command[:5], f"--stages=joint:{saved + 2}", *command[6:]],
-        env=ENV, capture_output=True, text=True, timeout=300,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"resuming from {checkpoints}/ckpt-{saved} at step {saved}" in result.stderr
@@ -139,8 +157,12 @@ def _toy_trainer(workdir, learning_rate, steps):
     }
     dataset_fn = lambda start: tf.data.Dataset.from_tensors(batch).repeat()  # noqa: E731
     config = TrainerConfig(
-        workdir=str(workdir), stages=[Stage("joint", steps)], global_batch_size=4,
-        checkpoint_every=2, log_every=1, verbose=False,
+        workdir=str(workdir),
+        stages=[Stage("joint", steps)],
+        global_batch_size=4,
+        checkpoint_every=2,
+        log_every=1,
+        verbose=False,
     )
     optimizer = keras.optimizers.SGD(learning_rate)
     spec = {"keypoints_0": losses.LossTerm("l2", "keypoints")}
@@ -165,9 +187,18 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
 def test_tiny_model_loss_decreases_on_a_fixed_batch(records):
     manifest = Manifest.load(records)
     config = pipeline.belagiannis_config(MPII, input_size=32)
-    batch = next(iter(pipeline.build_dataset(
-        manifest.files("train"), MPII, config, training=False, batch_size=4, deterministic=True
-    )))
+    batch = next(
+        iter(
+            pipeline.build_dataset(
+                manifest.files("train"),
+                MPII,
+                config,
+                training=False,
+                batch_size=4,
+                deterministic=True,
+            )
+        )
+    )
     keras.utils.set_random_seed(0)
     model = build_model("recurrent_tiny", input_size=32, width_multiplier=0.125, num_passes=1)
     spec = losses.recurrent_loss_spec(2, use_limbs=True)
@@ -178,7 +209,7 @@ def test_tiny_model_loss_decreases_on_a_fixed_batch(records):
         with tf.GradientTape() as tape:
             total, _ = losses.total_loss(model(batch["image"], training=True), batch, spec)
         grads = tape.gradient(total, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         return total
 
     first = float(step())
@@ -199,9 +230,19 @@ def test_tiny_model_loss_decreases_on_a_fixed_batch(records):
 )
 def test_flag_errors_are_readable(records, tmp_path, flags, message):
     result = subprocess.run(
-        [sys.executable, "-m", "tfpose.train", f"--records={records}", f"--workdir={tmp_path}",
-         *TINY_FLAGS, *flags],
-        env=ENV, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tfpose.train",
+            f"--records={records}",
+            f"--workdir={tmp_path}",
+            *TINY_FLAGS,
+            *flags,
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0
     assert message in result.stderr
@@ -210,9 +251,18 @@ def test_flag_errors_are_readable(records, tmp_path, flags, message):
 
 def test_missing_records_name_files_and_the_convert_command(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "tfpose.train", "--flagfile=configs/recurrent.flags",
-         f"--workdir={tmp_path}", f"--records={tmp_path / 'mpii'}"],
-        env=ENV, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tfpose.train",
+            "--flagfile=configs/recurrent.flags",
+            f"--workdir={tmp_path}",
+            f"--records={tmp_path / 'mpii'}",
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
         cwd=REPO,
     )
     assert result.returncode == 1
@@ -225,9 +275,20 @@ def test_evaluate_model_mode_on_a_trained_model(records, tmp_path):
     _train(records, tmp_path, 2)
     out = tmp_path / "eval"
     result = subprocess.run(
-        [sys.executable, "-m", "tfpose.evaluate", f"--model={tmp_path / 'model.keras'}",
-         f"--records={records}", "--split=val", "--flip_test", f"--output_dir={out}"],
-        env=ENV, capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "tfpose.evaluate",
+            f"--model={tmp_path / 'model.keras'}",
+            f"--records={records}",
+            "--split=val",
+            "--flip_test",
+            f"--output_dir={out}",
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "PCKh@0.5" in result.stdout
@@ -240,14 +301,21 @@ def test_evaluate_model_mode_on_a_trained_model(records, tmp_path):
 
 def test_cascade_staged_schedule_in_one_command(records, tmp_path):
     summary = _train(
-        records, tmp_path, 0, model="cascade_resnet_tiny", input_size=64,
-        width_multiplier=None, num_passes=None,
+        records,
+        tmp_path,
+        0,
+        model="cascade_resnet_tiny",
+        input_size=64,
+        width_multiplier=None,
+        num_passes=None,
         stages=(("detector", 2), ("regressor", 2), ("joint", 2)),
     )
     assert summary["steps"] == 6
     rows = history_rows(str(tmp_path))
     assert [(r["stage"], int(r["step"])) for r in rows] == [
-        ("detector", 2), ("regressor", 4), ("joint", 6)
+        ("detector", 2),
+        ("regressor", 4),
+        ("joint", 6),
     ]
     # Each stage trains only its own losses: the detector's sigmoid cross-entropy first, then
     # the regressor's L2, then both.
@@ -261,8 +329,14 @@ def test_cascade_staged_schedule_in_one_command(records, tmp_path):
 
 def test_end_to_end_flag_collapses_stages(records, tmp_path):
     summary = _train(
-        records, tmp_path, 0, model="cascade_vgg_tiny", input_size=64, width_multiplier=None,
-        num_passes=None, stages=(("detector", 1), ("regressor", 1), ("joint", 1)),
+        records,
+        tmp_path,
+        0,
+        model="cascade_vgg_tiny",
+        input_size=64,
+        width_multiplier=None,
+        num_passes=None,
+        stages=(("detector", 1), ("regressor", 1), ("joint", 1)),
         end_to_end=True,
     )
     rows = history_rows(str(tmp_path))
@@ -283,13 +357,26 @@ def test_multi_worker_on_localhost_agrees_on_weights(records, tmp_path):
     processes = []
     for index in range(2):
         tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "tfpose.train", f"--records={records}",
-             f"--workdir={tmp_path}", "--strategy=multi_worker", "--stages=joint:3",
-             "--checkpoint_every=3", "--val_split=", *TINY_FLAGS],
-            env={**ENV, "TF_CONFIG": json.dumps(tf_config)},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tfpose.train",
+                    f"--records={records}",
+                    f"--workdir={tmp_path}",
+                    "--strategy=multi_worker",
+                    "--stages=joint:3",
+                    "--checkpoint_every=3",
+                    "--val_split=",
+                    *TINY_FLAGS,
+                ],
+                env={**ENV, "TF_CONFIG": json.dumps(tf_config)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     for p in processes:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-3000:]
@@ -305,30 +392,49 @@ def test_multi_worker_on_localhost_agrees_on_weights(records, tmp_path):
     assert len(moving) == len(chief.non_trainable_weights)
     # The weights moved: 3 synchronous steps on both workers' data.
     fresh = build_model("recurrent_tiny", input_size=32, width_multiplier=0.125, num_passes=1)
-    assert any(a.shape == b.shape and not np.allclose(np.asarray(a), np.asarray(b))
-               for a, b in zip(chief.weights, fresh.weights, strict=True))
+    assert any(
+        a.shape == b.shape and not np.allclose(np.asarray(a), np.asarray(b))
+        for a, b in zip(chief.weights, fresh.weights, strict=True)
+    )
     assert [int(r["step"]) for r in history_rows(str(tmp_path))][-1] == 3
 
 
-CONFIGS = sorted(
-    str(p.relative_to(REPO)) for p in (REPO / "configs").rglob("*.flags")
-)
+CONFIGS = sorted(str(p.relative_to(REPO)) for p in (REPO / "configs").rglob("*.flags"))
 
-
-@pytest.mark.parametrize("flagfile", CONFIGS)
-def test_every_config_parses_and_validates(flagfile, monkeypatch):
-    from absl import flags
-
-    from tfpose import train as train_cli
-
-    monkeypatch.chdir(REPO)  # flagfiles include each other by repository-relative path
+# Parses every flagfile exactly as `python -m tfpose.train` would, in a child process (the CLI's
+# flags are process-global and share names with other CLIs imported by the test session).
+_PARSE_CONFIGS = """
+import json, sys
+from absl import flags
+from tfpose import train
+out = {}
+for flagfile in sys.argv[1:]:
     flags.FLAGS.unparse_flags()
     try:
-        flags.FLAGS(["train", f"--flagfile={flagfile}", "--workdir=/tmp/unused"])
-        config = train_cli.config_from_flags()
+        flags.FLAGS(["train", "--flagfile=" + flagfile, "--workdir=/tmp/unused"])
+        config = train.config_from_flags()
         config.validate()
-    finally:
-        flags.FLAGS.unparse_flags()
-    assert config.model in run_lib.MODELS
-    header = (REPO / flagfile).read_text().splitlines()[:6]
-    assert any("python -m tfpose.train" in line for line in header), "header gives the command"
+        out[flagfile] = {"ok": True, "model": config.model}
+    except Exception as e:
+        out[flagfile] = {"ok": False, "error": repr(e)}
+print(json.dumps(out))
+"""
+
+
+def test_every_config_parses_and_validates():
+    done = subprocess.run(
+        [sys.executable, "-c", _PARSE_CONFIGS, *CONFIGS],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=REPO,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    parsed = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(parsed) == set(CONFIGS) and len(CONFIGS) >= 12
+    for flagfile, result in parsed.items():
+        assert result["ok"], (flagfile, result)
+        assert result["model"] in run_lib.MODELS
+        header = (REPO / flagfile).read_text().splitlines()[:6]
+        assert any("python -m tfpose.train" in line for line in header), flagfile

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tfpose.data.example import SCALE_UNIT_PX, PoseExample
-from tfpose.data.image_files import SkipLog, UnreadableImageError, find_image, read_image_file
+from tfpose.data.image_files import SkipLog, find_image, read_or_skip
 from tfpose.skeletons import COCO
 
 
@@ -85,10 +85,8 @@ def _read_people(
 ) -> Iterator[PoseExample]:
     for person in people:
         path = find_image(person["file_name"], image_dirs)
-        try:
-            image = read_image_file(path)
-        except UnreadableImageError as e:
-            skip_log.skip("unreadable image", str(e))
+        image = read_or_skip(path, skip_log)
+        if image is None:
             continue
         yield PoseExample(
             image_bytes=image.encoded,

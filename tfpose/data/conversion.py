@@ -10,7 +10,6 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 
-
 from tfpose.data import coco, lsp, mpii, records
 from tfpose.data.example import PoseExample
 from tfpose.data.image_files import SkipLog
@@ -45,9 +44,7 @@ def dataset_splits(
         return {
             split: (
                 count,
-                synthetic.generate_examples(
-                    count, seed=seed, start=start, num_workers=num_workers
-                ),
+                synthetic.generate_examples(count, seed=seed, start=start, num_workers=num_workers),
             )
             for split, (start, count) in starts.items()
         }
@@ -76,7 +73,9 @@ def _with_progress(
     for count, example in enumerate(examples, 1):
         if count % every == 0:
             rate = count / max(time.time() - start, 1e-9)
-            print(f"  {split}: {count}/{total} examples ({rate:.0f}/s)", file=sys.stderr, flush=True)
+            print(
+                f"  {split}: {count}/{total} examples ({rate:.0f}/s)", file=sys.stderr, flush=True
+            )
         yield example
     print(f"  {split}: {count} examples in {time.time() - start:.1f}s", file=sys.stderr)
 

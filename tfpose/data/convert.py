@@ -49,6 +49,7 @@ _SINGLE_PERSON = flags.DEFINE_bool(
     "single_person_only", False, "MPII .mat: keep only the release's single-person rectangles."
 )
 
+
 def main(argv: list[str]) -> None:
     del argv
     if _DATASET.value is None or _OUTPUT_DIR.value is None:
@@ -73,8 +74,10 @@ def main(argv: list[str]) -> None:
         sys.exit(1)
     counts = ", ".join(f"{s} {v['num_examples']}" for s, v in manifest["splits"].items())
     skipped = sum(manifest["skipped"].values())
-    print(f"wrote {os.path.join(_OUTPUT_DIR.value, records.MANIFEST_NAME)}: {counts}; "
-          f"skipped {skipped}")
+    print(
+        f"wrote {os.path.join(_OUTPUT_DIR.value, records.MANIFEST_NAME)}: {counts}; "
+        f"skipped {skipped}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,20 +5,20 @@ A :class:`PoseExample` holds one annotated person in one image. It is written to
 
 Shape legend: K = number of keypoints of the record's skeleton.
 
-| feature                   | type        | meaning                                                 |
-|---------------------------|-------------|---------------------------------------------------------|
-| ``image/encoded``         | bytes       | the original JPEG/PNG file bytes, never re-encoded      |
-| ``image/format``          | bytes       | ``jpeg`` or ``png``                                     |
-| ``image/height``, ``/width`` | int64    | image size in pixels                                    |
-| ``image/id``              | bytes       | image identifier (file name)                            |
-| ``person/keypoints``      | float [K*2] | (x, y) in image pixels, row-major [K, 2]                |
-| ``person/visibility``     | int64 [K]   | 0 not annotated, 1 annotated but occluded, 2 visible    |
-| ``person/center``         | float [2]   | person centre (x, y) in pixels                          |
-| ``person/scale``          | float       | person height / 200 px                                  |
-| ``person/head_box``       | float [4]   | (x1, y1, x2, y2), zeros when absent                     |
-| ``person/has_head_box``   | int64       | 1 when ``head_box`` is meaningful                       |
-| ``person/occlusion_labelled`` | int64   | 1 when the dataset distinguishes occluded from visible  |
-| ``dataset``, ``skeleton`` | bytes       | dataset name and :mod:`tfpose.skeletons` name           |
+| feature                   | type        | meaning                                                |
+|--------------------------|-------------|---------------------------------------------------------|
+| ``image/encoded``         | bytes       | the original JPEG/PNG file bytes, never re-encoded     |
+| ``image/format``          | bytes       | ``jpeg`` or ``png``                                    |
+| ``image/height``, ``/width`` | int64    | image size in pixels                                   |
+| ``image/id``              | bytes       | image identifier (file name)                           |
+| ``person/keypoints``      | float [K*2] | (x, y) in image pixels, row-major [K, 2]               |
+| ``person/visibility``     | int64 [K]   | 0 not annotated, 1 annotated but occluded, 2 visible   |
+| ``person/center``         | float [2]   | person centre (x, y) in pixels                         |
+| ``person/scale``          | float       | person height / 200 px                                 |
+| ``person/head_box``       | float [4]   | (x1, y1, x2, y2), zeros when absent                    |
+| ``person/has_head_box``   | int64       | 1 when ``head_box`` is meaningful                      |
+| ``person/occlusion_labelled`` | int64   | 1 when the dataset distinguishes occluded from visible |
+| ``dataset``, ``skeleton`` | bytes       | dataset name and :mod:`tfpose.skeletons` name          |
 
 Visibility keeps the occluded/visible distinction where a dataset provides it (MPII, COCO,
 original LSP, synthetic). LSP Extended has no occlusion labels: all its annotated joints are

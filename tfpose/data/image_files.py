@@ -80,6 +80,15 @@ class SkipLog:
         return sum(self.reasons.values())
 
 
+def read_or_skip(path: str, skip_log: SkipLog) -> ImageFile | None:
+    """:func:`read_image_file`, or ``None`` after logging and counting an unreadable file."""
+    try:
+        return read_image_file(path)
+    except UnreadableImageError as e:
+        skip_log.skip("unreadable image", str(e))
+        return None
+
+
 def find_image(name: str, directories: list[str]) -> str:
     """The first ``directory/name`` that exists, else the first candidate (to report it)."""
     candidates = [os.path.join(d, name) for d in directories]

@@ -31,7 +31,7 @@ from tfpose.data.example import (
     PoseExample,
     center_scale_from_keypoints,
 )
-from tfpose.data.image_files import SkipLog, UnreadableImageError, read_image_file
+from tfpose.data.image_files import SkipLog, read_or_skip
 from tfpose.skeletons import LSP
 
 LSP_SPLITS = {"train": (1, 1000), "test": (1001, 2000)}
@@ -109,10 +109,8 @@ def _read_split(
         name = f"im{number:0{digits}d}.jpg"
         path = os.path.join(data_dir, "images", name)
         person = people[number - 1]
-        try:
-            image = read_image_file(path)
-        except UnreadableImageError as e:
-            skip_log.skip("unreadable image", str(e))
+        image = read_or_skip(path, skip_log)
+        if image is None:
             continue
         try:
             center, scale = center_scale_from_keypoints(person["keypoints"], person["visibility"])

@@ -3,7 +3,8 @@ Tompson validation split.
 
 Sources and their conventions:
 
-* Official release (``mpii_human_pose_v1_u12_1.mat``, struct ``RELEASE``): ``annolist(i).image.name``,
+* Official release (``mpii_human_pose_v1_u12_1.mat``, struct ``RELEASE``):
+  ``annolist(i).image.name``,
   ``annolist(i).annorect(r)`` with the head box ``x1, y1, x2, y2``, ``annopoints.point(j)`` with
   ``id`` (0-based joint id), ``x``, ``y``, ``is_visible``, and ``objpos``/``scale``;
   ``img_train(i)`` marks training images; ``single_person{i}`` lists the rectangles of
@@ -36,7 +37,7 @@ import numpy as np
 import scipy.io
 
 from tfpose.data.example import NOT_ANNOTATED, OCCLUDED, VISIBLE, PoseExample
-from tfpose.data.image_files import SkipLog, UnreadableImageError, find_image, read_image_file
+from tfpose.data.image_files import SkipLog, find_image, read_or_skip
 from tfpose.skeletons import MPII
 
 K = MPII.num_keypoints
@@ -269,10 +270,8 @@ def _read_people(
 ) -> Iterator[PoseExample]:
     for person in people:
         path = find_image(person["image"], image_dirs)
-        try:
-            image = read_image_file(path)
-        except UnreadableImageError as e:
-            skip_log.skip("unreadable image", str(e))
+        image = read_or_skip(path, skip_log)
+        if image is None:
             continue
         annotated = person["visibility"] > 0
         head_box = person.get("head_box")

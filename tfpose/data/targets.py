@@ -414,26 +414,26 @@ def encode_targets(
                     f"got {spec.sigma_units!r}"
                 )
 
-            def draw_fn(draw, sigma=sigma, spec=spec):
+            def draw_fn(draw, sigma=sigma, spec=spec, size=heatmap_size, stride=stride):
                 return gaussian_heatmaps(
-                    keypoints, sigma, heatmap_size, stride, spec.amplitude, spec.truncate, draw
+                    keypoints, sigma, size, stride, spec.amplitude, spec.truncate, draw
                 )
 
             channel_vis, channel_in = visibility, example["in_crop"]
         elif isinstance(spec, DiscTarget):
             radius = spec.radius * person_height(example) / SCALE_UNIT_PX
 
-            def draw_fn(draw, radius=radius):
-                return disc_heatmaps(keypoints, radius, heatmap_size, stride, draw)
+            def draw_fn(draw, radius=radius, size=heatmap_size, stride=stride):
+                return disc_heatmaps(keypoints, radius, size, stride, draw)
 
             channel_vis, channel_in = visibility, example["in_crop"]
         elif isinstance(spec, LimbTarget):
 
-            def draw_fn(draw, spec=spec):
+            def draw_fn(draw, spec=spec, size=heatmap_size, stride=stride):
                 return limb_heatmaps(
                     keypoints,
                     skeleton.limbs,
-                    heatmap_size,
+                    size,
                     stride,
                     spec.sigma_along,
                     spec.sigma_across,

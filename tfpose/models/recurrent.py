@@ -77,6 +77,10 @@ KERNEL_STDDEV = 0.01
 # narrow (width-multiplied) networks, where N(0, 0.01) starts with outputs near zero and short
 # CPU runs spend most of their steps escaping that.
 KERNEL_INITS = ("paper", "he")
+# "relu" as released. A ReLU head channel whose pre-activation goes negative everywhere never
+# recovers (zero gradient); narrow models trained with Adam lose whole joints that way (seen:
+# the thorax map of a width-0.125 model stuck at 0), so short runs can use "linear" heads.
+HEAD_ACTIVATIONS = ("relu", "linear")
 
 
 def _initializer(kernel_init: str):
@@ -120,9 +124,7 @@ def apply_feedforward(image, width_multiplier: float, dtype: str, kernel_init: s
             x = _batch_norm(f"feedforward_bn{index}", dtype)(x)
             x = keras.layers.ReLU(name=f"feedforward_relu{index}", dtype=dtype)(x)
         else:
-            x = _conv(
-                channels, kernel, f"feedforward_conv{index}", dtype, "relu", kernel_init
-            )(x)
+            x = _conv(channels, kernel, f"feedforward_conv{index}", dtype, "relu", kernel_init)(x)
         if pool_after:
             pool += 1
             x = keras.layers.MaxPooling2D(2, name=f"feedforward_pool{pool}", dtype=dtype)(x)
@@ -139,7 +141,11 @@ class RecurrentModule:
     """
 
     def __init__(
-        self, width_multiplier: float, share_batch_norm: bool, dtype: str, kernel_init: str = "paper"
+        self,
+        width_multiplier: float,
+        share_batch_norm: bool,
+        dtype: str,
+        kernel_init: str = "paper",
     ):
         self.dtype = dtype
         self.share_batch_norm = share_batch_norm
@@ -177,12 +183,17 @@ class Heads:
     """1×1 convolution + ReLU heads for keypoint and (optionally) limb maps."""
 
     def __init__(
-        self, prefix: str, num_keypoints: int, num_limbs: int, dtype: str, init: str = "paper"
+        self,
+        prefix: str,
+        num_keypoints: int,
+        num_limbs: int,
+        dtype: str,
+        init: str = "paper",
+        activation: str = "relu",
     ):
-        self.keypoints = _conv(num_keypoints, 1, f"{prefix}_keypoints", dtype, "relu", init)
-        self.limbs = (
-            _conv(num_limbs, 1, f"{prefix}_limbs", dtype, "relu", init) if num_limbs else None
-        )
+        act = None if activation == "linear" else activation
+        self.keypoints = _conv(num_keypoints, 1, f"{prefix}_keypoints", dtype, act, init)
+        self.limbs = _conv(num_limbs, 1, f"{prefix}_limbs", dtype, act, init) if num_limbs else None
 
     def __call__(self, features, pass_index: int, outputs: dict) -> None:
         outputs[f"keypoints_{pass_index}"] = float32_output(
@@ -209,6 +220,8 @@ class RecurrentPoseNet(keras.Model):
         released code gives each pass its own).
       kernel_init: ``"paper"`` (N(0, 0.01), the released code) or ``"he"`` (He-normal, for
         narrow models trained briefly).
+      head_activation: ``"relu"`` (the released code) or ``"linear"`` (heads that cannot die,
+        for narrow models trained briefly).
       dtype: dtype policy of the layers (``None`` = the global policy); outputs are float32.
       **kwargs: ``name`` / ``trainable`` for ``keras.Model``.
 
@@ -230,6 +243,7 @@ class RecurrentPoseNet(keras.Model):
         width_multiplier: float = 1.0,
         share_batch_norm: bool = True,
         kernel_init: str = "paper",
+        head_activation: str = "relu",
         dtype=None,
         **kwargs,
     ):
@@ -251,16 +265,25 @@ class RecurrentPoseNet(keras.Model):
             raise ValueError(
                 f"RecurrentPoseNet: kernel_init must be one of {KERNEL_INITS}, got {kernel_init!r}"
             )
+        if head_activation not in HEAD_ACTIVATIONS:
+            raise ValueError(
+                f"RecurrentPoseNet: head_activation must be one of {HEAD_ACTIVATIONS}, "
+                f"got {head_activation!r}"
+            )
         policy = resolve_dtype(dtype)
 
         # === Functional model ===
         image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
         skip, features = apply_feedforward(image, width_multiplier, policy, kernel_init)
         outputs = {}
-        Heads("feedforward", num_keypoints, num_limbs, policy, kernel_init)(features, 0, outputs)
+        Heads("feedforward", num_keypoints, num_limbs, policy, kernel_init, head_activation)(
+            features, 0, outputs
+        )
         if num_passes:
             module = RecurrentModule(width_multiplier, share_batch_norm, policy, kernel_init)
-            heads = Heads("recurrent", num_keypoints, num_limbs, policy, kernel_init)
+            heads = Heads(
+                "recurrent", num_keypoints, num_limbs, policy, kernel_init, head_activation
+            )
             for pass_index in range(1, num_passes + 1):
                 features = module(skip, features, pass_index)
                 heads(features, pass_index, outputs)
@@ -274,6 +297,7 @@ class RecurrentPoseNet(keras.Model):
         self.width_multiplier = width_multiplier
         self.share_batch_norm = share_batch_norm
         self.kernel_init = kernel_init
+        self.head_activation = head_activation
         self.dtype_policy_name = policy
 
     @property
@@ -302,6 +326,7 @@ class RecurrentPoseNet(keras.Model):
             "width_multiplier": self.width_multiplier,
             "share_batch_norm": self.share_batch_norm,
             "kernel_init": self.kernel_init,
+            "head_activation": self.head_activation,
             "dtype": self.dtype_policy_name,
         }
 

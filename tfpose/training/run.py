@@ -57,9 +57,11 @@ class RunConfig:
     width_multiplier: float | None = None
     num_passes: int | None = None
     kernel_init: str | None = None
+    head_activation: str | None = None
     limbs: bool = True
     backbone_weights: str | None = None
     occlusion_mode: str = "include"
+    crop_convention: str | None = None
     scale_range: tuple[float, float] = (0.7, 1.3)
     scale_probability: float = 0.5
     rotation_max_deg: float = 40.0
@@ -79,6 +81,7 @@ class RunConfig:
     clipnorm: float | None = None
     pass_weights: tuple[float, ...] | None = None
     loss_reduction: str = "mean"
+    heatmap_loss: str | None = None
     detection_weight: float = 1.0
     regression_weight: float = 1.0
     mixed_precision: str = "float32"
@@ -97,8 +100,9 @@ class RunConfig:
         if self.batch_size <= 0:
             raise ValueError(f"--batch_size must be positive, got {self.batch_size}")
         if len(self.scale_range) != 2 or not 0 < self.scale_range[0] <= self.scale_range[1]:
-            raise ValueError(f"--scale_range must be two numbers 0 < low <= high, got "
-                             f"{self.scale_range}")
+            raise ValueError(
+                f"--scale_range must be two numbers 0 < low <= high, got {self.scale_range}"
+            )
         if not self.stages:
             raise ValueError("--stages is empty")
         for name, length in self.stages:
@@ -107,13 +111,22 @@ class RunConfig:
             if not length > 0:
                 raise ValueError(f"--stages: stage {name!r} needs a positive length")
         if is_recurrent(self.model) and any(n != "joint" for n, _ in self.stages):
-            raise ValueError("--stages: the recurrent network has no detector/regressor stages; "
-                             "use --stages=joint:LENGTH")
+            raise ValueError(
+                "--stages: the recurrent network has no detector/regressor stages; "
+                "use --stages=joint:LENGTH"
+            )
         if len(self.lr_boundaries) != len(self.learning_rates) - 1:
             raise ValueError(
                 f"--learning_rates has {len(self.learning_rates)} values, so --lr_boundaries "
                 f"needs {len(self.learning_rates) - 1}, got {len(self.lr_boundaries)}"
             )
+        if self.crop_convention and self.crop_convention not in transforms.CROP_CONVENTIONS:
+            raise ValueError(
+                f"--crop_convention must be one of "
+                f"{sorted(transforms.CROP_CONVENTIONS)}, got {self.crop_convention!r}"
+            )
+        if self.heatmap_loss and self.heatmap_loss not in ("fg_mse", "l2"):
+            raise ValueError(f"--heatmap_loss must be fg_mse or l2, got {self.heatmap_loss!r}")
         if self.loss_reduction not in losses.NORMALIZE_MODES:
             raise ValueError(f"--loss_reduction must be one of {losses.NORMALIZE_MODES}")
         for name in ("checkpoint_every", "log_every"):
@@ -145,12 +158,18 @@ def ensure_records(config: RunConfig) -> records.Manifest:
         if config.dataset == "synthetic" and config.synthetic_examples > 0:
             from tfpose.data.conversion import convert  # generation is needed only here
 
-            print(f"generating {config.synthetic_examples} synthetic training examples in "
-                  f"{config.records} (first use)", file=sys.stderr, flush=True)
+            print(
+                f"generating {config.synthetic_examples} synthetic training examples in "
+                f"{config.records} (first use)",
+                file=sys.stderr,
+                flush=True,
+            )
             convert("synthetic", config.records, num_examples=config.synthetic_examples)
         else:
-            data_dir = "<folder of the synthetic/unused>" if config.dataset == "synthetic" else (
-                f"<your {config.dataset} folder>"
+            data_dir = (
+                "<folder of the synthetic/unused>"
+                if config.dataset == "synthetic"
+                else (f"<your {config.dataset} folder>")
             )
             raise FileNotFoundError(
                 f"no training records: {manifest_path} does not exist. Make them with\n"
@@ -185,21 +204,25 @@ def pipeline_config(
         color_scale=config.color_scale,
     )
     if is_recurrent(config.model):
-        return pipeline.belagiannis_config(
+        pipe = pipeline.belagiannis_config(
             skeleton,
             with_limbs=config.limbs,
             occlusion_mode=config.occlusion_mode,
             input_size=input_size,
             augmentation=augmentation,
         )
-    return pipeline.bulat_config(
-        skeleton,
-        input_size=input_size,
-        heatmap_stride=stride,
-        with_detection="detection" in _cascade_outputs(config.model),
-        occlusion_mode=config.occlusion_mode,
-        augmentation=augmentation,
-    )
+    else:
+        pipe = pipeline.bulat_config(
+            skeleton,
+            input_size=input_size,
+            heatmap_stride=stride,
+            with_detection="detection" in _cascade_outputs(config.model),
+            occlusion_mode=config.occlusion_mode,
+            augmentation=augmentation,
+        )
+    if config.crop_convention:
+        pipe = dataclasses.replace(pipe, crop_convention=config.crop_convention)
+    return pipe
 
 
 def align_heads_with_outputs(
@@ -218,8 +241,9 @@ def align_heads_with_outputs(
         stride = model.output_strides[output]
         head = term.head
         if head not in by_name:
-            raise ValueError(f"output {output!r} needs target head {head!r}; the pipeline has "
-                             f"{sorted(by_name)}")
+            raise ValueError(
+                f"output {output!r} needs target head {head!r}; the pipeline has {sorted(by_name)}"
+            )
         if stride != (by_name[head].stride or pipe.heatmap_stride):
             head = f"{term.head}_stride{stride}"
             heads[head] = dataclasses.replace(by_name[term.head], name=head, stride=stride)
@@ -253,6 +277,8 @@ def model_kwargs(config: RunConfig, skeleton) -> dict[str, Any]:
             kwargs["num_passes"] = config.num_passes
         if config.kernel_init is not None:
             kwargs["kernel_init"] = config.kernel_init
+        if config.head_activation is not None:
+            kwargs["head_activation"] = config.head_activation
         kwargs["num_limbs"] = skeleton.num_limbs if config.limbs else 0
     elif config.backbone_weights:
         kwargs["backbone_weights"] = config.backbone_weights
@@ -264,7 +290,10 @@ def loss_spec(config: RunConfig, model: keras.Model) -> dict[str, losses.LossTer
         # Outputs keypoints_0 (feed-forward) ... keypoints_{num_passes}.
         passes = model.num_passes + 1
         weights = list(config.pass_weights) if config.pass_weights else None
-        return losses.recurrent_loss_spec(passes, config.limbs, weights)
+        spec = losses.recurrent_loss_spec(passes, config.limbs, weights)
+        if config.heatmap_loss:
+            spec = {name: term._replace(kind=config.heatmap_loss) for name, term in spec.items()}
+        return spec
     return losses.cascade_loss_spec(
         _cascade_variant(config.model), config.detection_weight, config.regression_weight
     )
@@ -275,8 +304,10 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
         return tf.distribute.MirroredStrategy()
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("--strategy=multi_worker needs the TF_CONFIG environment variable "
-                             "(see docs/training.md)")
+            raise ValueError(
+                "--strategy=multi_worker needs the TF_CONFIG environment variable "
+                "(see docs/training.md)"
+            )
         return tf.distribute.MultiWorkerMirroredStrategy()
     return tf.distribute.get_strategy()
 
@@ -322,9 +353,7 @@ def saved_pipeline(model_path: str):
     """``(pipeline config, skeleton, saved flags)`` of a trained model, for evaluation."""
     config, saved = load_saved_run(model_path)
     skeleton = get_skeleton(saved["skeleton"])
-    pipe = pipeline_config(
-        config, skeleton, int(saved["input_size"]), int(saved["heatmap_stride"])
-    )
+    pipe = pipeline_config(config, skeleton, int(saved["input_size"]), int(saved["heatmap_stride"]))
     return pipe, skeleton, saved
 
 
@@ -349,8 +378,10 @@ def train(config: RunConfig) -> dict[str, Any]:
 
     num_train = manifest.num_examples(config.train_split)
     steps_per_epoch = max(1, num_train // config.batch_size)
-    stage_list = [Stage(n, _steps(length, config.schedule_unit, steps_per_epoch))
-                  for n, length in config.stages]
+    stage_list = [
+        Stage(n, _steps(length, config.schedule_unit, steps_per_epoch))
+        for n, length in config.stages
+    ]
     if config.end_to_end:
         stage_list = [Stage("joint", sum(s.steps for s in stage_list))]
     boundaries = [_steps(b, config.schedule_unit, steps_per_epoch) for b in config.lr_boundaries]
@@ -393,17 +424,20 @@ def train(config: RunConfig) -> dict[str, Any]:
         evaluate_fn = _make_evaluate_fn(config, manifest, skeleton, record_skeleton, pipe, model)
 
     os.makedirs(config.workdir, exist_ok=True)
-    write_flags(config, {
-        "skeleton": skeleton.name,
-        "records_skeleton": record_skeleton.name,
-        "input_size": pipe.input_size,
-        "heatmap_stride": pipe.heatmap_stride,
-        "pipeline": pipe.crop_convention,
-        "normalization": pipe.normalization,
-        "steps_per_epoch": steps_per_epoch,
-        "stage_steps": [[s.name, s.steps] for s in stage_list],
-        "prediction_output": model.prediction_output,
-    })
+    write_flags(
+        config,
+        {
+            "skeleton": skeleton.name,
+            "records_skeleton": record_skeleton.name,
+            "input_size": pipe.input_size,
+            "heatmap_stride": pipe.heatmap_stride,
+            "pipeline": pipe.crop_convention,
+            "normalization": pipe.normalization,
+            "steps_per_epoch": steps_per_epoch,
+            "stage_steps": [[s.name, s.steps] for s in stage_list],
+            "prediction_output": model.prediction_output,
+        },
+    )
     trainer = Trainer(
         TrainerConfig(
             workdir=config.workdir,
@@ -434,8 +468,13 @@ def _make_evaluate_fn(config, manifest, skeleton, record_skeleton, pipe, model):
 
     def evaluate_fn(current: keras.Model):
         dataset = pipeline.build_dataset(
-            val_files, skeleton, pipe, training=False, batch_size=config.batch_size,
-            deterministic=True, record_skeleton=record_skeleton,
+            val_files,
+            skeleton,
+            pipe,
+            training=False,
+            batch_size=config.batch_size,
+            deterministic=True,
+            record_skeleton=record_skeleton,
         )
         output = current.prediction_output
 

@@ -34,7 +34,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfpose import losses
@@ -87,8 +86,10 @@ def stage_loss_spec(
     for ``regressor``, all for ``joint``."""
     if stage == "joint":
         return dict(spec)
-    keep = (lambda n: n in first_stage_outputs) if stage == "detector" else (
-        lambda n: n not in first_stage_outputs
+    keep = (
+        (lambda n: n in first_stage_outputs)
+        if stage == "detector"
+        else (lambda n: n not in first_stage_outputs)
     )
     selected = {name: term for name, term in spec.items() if keep(name)}
     if not selected:
@@ -204,8 +205,9 @@ class Trainer:
         self._own_dir = config.workdir if worker is None else os.path.join(config.workdir, worker)
         with strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-            self.best_score = tf.Variable(-math.inf, dtype=tf.float64, trainable=False,
-                                          name="best_score")
+            self.best_score = tf.Variable(
+                -math.inf, dtype=tf.float64, trainable=False, name="best_score"
+            )
             # Build slots for every weight now, so that stages training subsets of the weights
             # share one optimizer state and one checkpoint layout.
             self.optimizer.build(model.trainable_variables)
@@ -342,7 +344,10 @@ class Trainer:
 
         def step_fn(iterator):
             total, per_output = self.strategy.run(replica_step, args=(next(iterator),))
-            reduce = lambda t: self.strategy.reduce(tf.distribute.ReduceOp.SUM, t, axis=None)
+
+            def reduce(value):
+                return self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+
             return reduce(total), {k: reduce(v) for k, v in per_output.items()}
 
         return tf.function(step_fn, jit_compile=self.config.jit_compile)
@@ -468,5 +473,3 @@ def history_rows(workdir: str) -> list[dict[str, str]]:
     """The rows of ``WORKDIR/history.csv``."""
     with open(os.path.join(workdir, "history.csv"), newline="") as f:
         return list(csv.DictReader(f))
-
-
