@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose.data import inspect, pipeline, records, transforms
+from tests.conftest import import_cli
+from tfpose.data import pipeline, records, transforms
 from tfpose.data.example import PoseExample
 from tfpose.skeletons import LSP, MPII
 
@@ -321,6 +322,7 @@ def test_config_validation():
 
 def test_inspect_writes_a_sheet(record_dir, tmp_path):
     output = str(tmp_path / "sheet.png")
+    inspect = import_cli("tfpose.data.inspect")
     inspect.write_sheet(record_dir, output, config_name="belagiannis", augment=True, num_examples=2)
     image = cv2.imread(output)
     assert image is not None and image.shape[0] > 100 and image.std() > 10

@@ -12,7 +12,7 @@ import scipy.io
 from absl import app, flags
 from absl.testing import flagsaver
 
-from tfpose import evaluate
+from tests.conftest import import_cli
 from tfpose.skeletons import LSP, MPII
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -21,6 +21,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture
 def run_cli(capsys):
+    evaluate = import_cli("tfpose.evaluate")
     if not flags.FLAGS.is_parsed():
         flags.FLAGS.mark_as_parsed()
 

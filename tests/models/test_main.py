@@ -1,9 +1,11 @@
 """Tests for the ``python -m tfpose.models`` table."""
 
-from tfpose.models.__main__ import describe, format_table
+from tests.conftest import import_cli
 
 
 def test_describe_and_format_table():
+    cli = import_cli("tfpose.models.__main__")
+    describe, format_table = cli.describe, cli.format_table
     row = describe("recurrent_tiny")
     assert row["input"] == "128x128"
     assert row["stride"] == 4
