@@ -26,6 +26,7 @@ import keras
 
 from tfpose.models.layers import (
     BilinearUpsampling,
+    CascadeStages,
     float32_output,
     resolve_dtype,
     scaled_channels,
@@ -224,7 +225,7 @@ def build_regressor(
 
 
 @keras.saving.register_keras_serializable(package="tfpose")
-class CascadeResNet(keras.Model):
+class CascadeResNet(CascadeStages, keras.Model):
     """Bulat & Tzimiropoulos's part heatmap regression, residual instance.
 
     Args:
@@ -346,22 +347,6 @@ class CascadeResNet(keras.Model):
         self.hourglass_modules = hourglass_modules
         self.backbone_weights = None if backbone_weights is None else str(backbone_weights)
         self.dtype_policy_name = policy
-
-    @property
-    def detector(self) -> keras.Model:
-        """The first stage (part detector, or first regressor for regression variants)."""
-        return self.get_layer("detector")
-
-    @property
-    def regressor(self) -> keras.Model | None:
-        """The second stage, or ``None`` for single-stage variants."""
-        names = {layer.name for layer in self.layers}
-        return self.get_layer("regressor") if "regressor" in names else None
-
-    @property
-    def prediction_output(self) -> str:
-        """Name of the output to decode into keypoints."""
-        return "detection" if self.variant == "detection_only" else "regression"
 
     @property
     def output_strides(self) -> dict[str, int]:

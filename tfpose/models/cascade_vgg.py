@@ -33,6 +33,7 @@ import keras
 
 from tfpose.models.layers import (
     BilinearUpsampling,
+    CascadeStages,
     crop_to,
     float32_output,
     resolve_dtype,
@@ -157,7 +158,7 @@ def _regressor_conv(channels: int, kernel: int, name: str, dtype: str, activatio
 
 
 @keras.saving.register_keras_serializable(package="tfpose")
-class CascadeVGG(keras.Model):
+class CascadeVGG(CascadeStages, keras.Model):
     """Bulat & Tzimiropoulos's part heatmap regression, VGG-FCN instance.
 
     Args:
@@ -243,22 +244,6 @@ class CascadeVGG(keras.Model):
         self.variant = variant
         self.backbone_weights = None if backbone_weights is None else str(backbone_weights)
         self.dtype_policy_name = policy
-
-    @property
-    def detector(self) -> keras.Model:
-        """The first stage (part detector, or first regressor for regression variants)."""
-        return self.get_layer("detector")
-
-    @property
-    def regressor(self) -> keras.Model | None:
-        """The second stage, or ``None`` for single-stage variants."""
-        names = {layer.name for layer in self.layers}
-        return self.get_layer("regressor") if "regressor" in names else None
-
-    @property
-    def prediction_output(self) -> str:
-        """Name of the output to decode into keypoints."""
-        return "detection" if self.variant == "detection_only" else "regression"
 
     @property
     def output_stride(self) -> int:

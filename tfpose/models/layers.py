@@ -112,3 +112,28 @@ def crop_to(x, height: int, width: int, name: str, dtype: str):
     if h < height or w < width:
         raise ValueError(f"{name}: cannot crop a {h}x{w} map to {height}x{width}")
     return keras.layers.Cropping2D(((0, h - height), (0, w - width)), name=name, dtype=dtype)(x)
+
+
+class CascadeStages:
+    """The two stages of a part-heatmap-regression cascade, shared by both instances.
+
+    Mixed into the cascade models, whose functional graph holds the nested models ``detector``
+    (first stage: part detector, or first regressor of the regression variants) and, except for
+    single-stage variants, ``regressor``. Staged training sets their ``trainable`` flags.
+    """
+
+    @property
+    def detector(self) -> keras.Model:
+        """The first stage (part detector, or first regressor for regression variants)."""
+        return self.get_layer("detector")
+
+    @property
+    def regressor(self) -> keras.Model | None:
+        """The second stage, or ``None`` for single-stage variants."""
+        names = {layer.name for layer in self.layers}
+        return self.get_layer("regressor") if "regressor" in names else None
+
+    @property
+    def prediction_output(self) -> str:
+        """Name of the output to decode into keypoints."""
+        return "detection" if self.variant == "detection_only" else "regression"
