@@ -165,16 +165,18 @@ def ensure_records(config: RunConfig) -> records.Manifest:
                 flush=True,
             )
             convert("synthetic", config.records, num_examples=config.synthetic_examples)
-        else:
-            data_dir = (
-                "<folder of the synthetic/unused>"
-                if config.dataset == "synthetic"
-                else (f"<your {config.dataset} folder>")
+        elif config.dataset == "synthetic":
+            raise FileNotFoundError(
+                f"no training records: {manifest_path} does not exist. Generate them with\n"
+                f"  python -m tfpose.data.convert --dataset=synthetic --num_examples=10000 "
+                f"--output_dir={config.records}\n"
+                "or pass --synthetic_examples=N to generate them on first use"
             )
+        else:
             raise FileNotFoundError(
                 f"no training records: {manifest_path} does not exist. Make them with\n"
                 f"  python -m tfpose.data.convert --dataset={config.dataset} "
-                f"--data_dir={data_dir} --output_dir={config.records}\n"
+                f"--data_dir=<your {config.dataset} folder> --output_dir={config.records}\n"
                 "(see README.md, 'Datasets', for where to get the data)"
             )
     manifest = records.Manifest.load(config.records)
