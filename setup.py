@@ -33,7 +33,13 @@ setup(
         "tensorboard>=2.20,<3",
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "hypothesis>=6.100,<7"],
+        # The tests export to every format, ONNX included.
+        "test": [
+            "pytest>=8,<10",
+            "hypothesis>=6.100,<7",
+            "tf2onnx>=1.16,<2",
+            "onnxruntime>=1.18,<2",
+        ],
         "onnx": ["tf2onnx>=1.16,<2", "onnxruntime>=1.18,<2"],
     },
 )
