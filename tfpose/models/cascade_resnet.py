@@ -25,9 +25,10 @@ from __future__ import annotations
 import keras
 
 from tfpose.models.layers import (
+    CASCADE_VARIANTS,
     BilinearUpsampling,
     CascadeStages,
-    float32_output,
+    apply_cascade,
     resolve_dtype,
     scaled_channels,
     validate_common_args,
@@ -53,7 +54,7 @@ HEAD_FEATURES = 512  # "1x conv layer (512, 1x1)"
 REGRESSOR_STRIDE = 4  # after the 7×7/2 conv and the 2×2 max-pool
 PAPER_INPUT_SIZE = 256
 
-VARIANTS = ("detection_regression", "detection_only", "regression_only", "regression_regression")
+VARIANTS = CASCADE_VARIANTS
 RESNET_WEIGHT_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 
 
@@ -314,28 +315,20 @@ class CascadeResNet(CascadeStages, keras.Model):
         if weights_path is not None:
             load_layer_named_weights(detector, weights_path)
         image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
-        first = detector(image)
-        outputs = {}
-        if variant in ("detection_regression", "detection_only"):
-            outputs["detection"] = float32_output(first, "detection")
-        else:
-            first_name = "regression" if variant == "regression_only" else "regression_0"
-            outputs[first_name] = float32_output(first, first_name)
-        if variant in ("detection_regression", "regression_regression"):
-            heatmaps = first
-            if variant == "detection_regression":
-                heatmaps = keras.layers.Activation(
-                    "sigmoid", name="detection_sigmoid", dtype=policy
-                )(first)
-            regressor = build_regressor(
+        outputs = apply_cascade(
+            image,
+            detector,
+            variant,
+            policy,
+            lambda: build_regressor(
                 input_size,
                 num_keypoints,
                 width_multiplier,
                 hourglass_modules,
                 DETECTOR_STRIDE // DETECTOR_UPSAMPLING,
                 policy,
-            )
-            outputs["regression"] = float32_output(regressor([image, heatmaps]), "regression")
+            ),
+        )
         super().__init__(inputs=image, outputs=outputs, **kwargs)
 
         # === Config ===

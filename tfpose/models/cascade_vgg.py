@@ -32,10 +32,11 @@ import math
 import keras
 
 from tfpose.models.layers import (
+    CASCADE_VARIANTS,
     BilinearUpsampling,
     CascadeStages,
+    apply_cascade,
     crop_to,
-    float32_output,
     resolve_dtype,
     scaled_channels,
     validate_common_args,
@@ -61,7 +62,7 @@ REGRESSOR_STDDEV = 0.01
 OUTPUT_STRIDE = 8
 PAPER_INPUT_SIZE = 380
 
-VARIANTS = ("detection_regression", "detection_only", "regression_only", "regression_regression")
+VARIANTS = CASCADE_VARIANTS
 VGG16_WEIGHT_FILES = (
     "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
     "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
@@ -220,21 +221,13 @@ class CascadeVGG(CascadeStages, keras.Model):
         if weights_path is not None:
             load_layer_named_weights(detector, weights_path)
         image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
-        first = detector(image)
-        outputs = {}
-        if variant in ("detection_regression", "detection_only"):
-            outputs["detection"] = float32_output(first, "detection")
-        else:
-            first_name = "regression" if variant == "regression_only" else "regression_0"
-            outputs[first_name] = float32_output(first, first_name)
-        if variant in ("detection_regression", "regression_regression"):
-            heatmaps = first
-            if variant == "detection_regression":
-                heatmaps = keras.layers.Activation(
-                    "sigmoid", name="detection_sigmoid", dtype=policy
-                )(first)
-            regressor = build_regressor(input_size, num_keypoints, width_multiplier, policy)
-            outputs["regression"] = float32_output(regressor([image, heatmaps]), "regression")
+        outputs = apply_cascade(
+            image,
+            detector,
+            variant,
+            policy,
+            lambda: build_regressor(input_size, num_keypoints, width_multiplier, policy),
+        )
         super().__init__(inputs=image, outputs=outputs, **kwargs)
 
         # === Config ===

@@ -137,3 +137,46 @@ class CascadeStages:
     def prediction_output(self) -> str:
         """Name of the output to decode into keypoints."""
         return "detection" if self.variant == "detection_only" else "regression"
+
+
+# Bulat & Tzimiropoulos' Table 5 variants, shared by both cascade instances.
+CASCADE_VARIANTS = (
+    "detection_regression",
+    "detection_only",
+    "regression_only",
+    "regression_regression",
+)
+
+
+def apply_cascade(image, detector: keras.Model, variant: str, dtype: str, build_regressor):
+    """Wires a cascade's outputs: the first stage, then (two-stage variants) the regressor on
+    [image ‖ first-stage maps] — ``sigmoid(detection)`` for the method, the raw maps for
+    regression + regression.
+
+    Args:
+      image: the [B, S, S, 3] input.
+      detector: the first-stage model.
+      variant: one of :data:`CASCADE_VARIANTS`.
+      dtype: dtype policy name.
+      build_regressor: ``() -> keras.Model`` taking ``[image, maps]``; called only when needed.
+
+    Returns:
+      The model's outputs dict (float32): ``detection`` (logits) or ``regression_0`` /
+      ``regression``, plus ``regression`` for two-stage variants.
+    """
+    first = detector(image)
+    outputs = {}
+    if variant in ("detection_regression", "detection_only"):
+        outputs["detection"] = float32_output(first, "detection")
+    else:
+        first_name = "regression" if variant == "regression_only" else "regression_0"
+        outputs[first_name] = float32_output(first, first_name)
+    if variant in ("detection_regression", "regression_regression"):
+        heatmaps = first
+        if variant == "detection_regression":
+            heatmaps = keras.layers.Activation("sigmoid", name="detection_sigmoid", dtype=dtype)(
+                first
+            )
+        regressor = build_regressor()
+        outputs["regression"] = float32_output(regressor([image, heatmaps]), "regression")
+    return outputs
