@@ -53,6 +53,39 @@ def test_dot_at_keypoint_lands_at_transformed_keypoint(scale, rotation, flip, si
         assert np.linalg.norm(_centroid(crop[..., 0], target) - target) < 1.0
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize(
+    "height, width, scale, rotation, flip, size",
+    [
+        (50, 70, 0.2, 25.0, True, 48),
+        (31, 17, 0.25, -60.0, False, 40),
+        (64, 64, 0.5, 0.0, False, 32),
+    ],
+)
+def test_compiled_warp_equals_projective_warp(dtype, height, width, scale, rotation, flip, size):
+    # Crops that reach past every image border, so the fill taps are compared too.
+    rng = np.random.default_rng(height)
+    image = rng.uniform(0, 255, (height, width, 3)).astype(dtype)
+    affine = transforms.crop_affine(
+        [width / 2 + 3.3, height / 2 - 2.1], scale, rotation, flip, size, box_scale=1.5
+    )
+    expected = transforms.warp_image(image.astype(np.float32), affine, size, fill=128.0).numpy()
+    ours = transforms.warp_image_compiled(tf.constant(image), affine, size, fill=128.0).numpy()
+    assert ours.shape == expected.shape and ours.dtype == np.float32
+    assert (ours == 128.0).any() and (ours != 128.0).any()
+    np.testing.assert_allclose(ours, expected, atol=0.05)
+
+
+def test_compiled_warp_length_buckets_cover_and_bound_the_image():
+    lengths = tf.constant([1, 2, 3, 17, 1000, 78_000, 921_600, 1_000_001])
+    buckets = transforms._bucket_length(lengths).numpy()
+    assert (buckets >= lengths.numpy()).all()
+    assert (buckets <= np.maximum(np.ceil(lengths.numpy() * 2**0.5) + 1, 2**16)).all()
+    # Image sizes from 100 × 100 to 1000 × 1000 share a handful of buckets (compilations).
+    sizes = [h * w for h in range(100, 1001, 7) for w in range(100, 1001, 11)]
+    assert len(set(transforms._bucket_length(tf.constant(sizes)).numpy())) <= 9
+
+
 def test_warp_matches_opencv():
     image = np.random.default_rng(1).uniform(0, 255, (50, 70, 3)).astype(np.float32)
     affine = transforms.crop_affine([35.0, 25.0], 0.2, 25.0, True, 48, box_scale=1.5)
@@ -218,6 +251,9 @@ OPS = {
     ),
     "center_crop_affine": lambda e: transforms.center_crop_affine(e, input_size=32, crop=CROP),
     "warp_crop": lambda e: transforms.warp_crop(_prepared(e), input_size=32, fill=128.0),
+    "warp_crop_compiled": lambda e: transforms.warp_crop(
+        _prepared(e), input_size=32, fill=128.0, compiled=True
+    ),
     "transform_keypoints": lambda e: transforms.transform_keypoints(
         _prepared(e), flip_permutation=LSP.flip_permutation, input_size=32
     ),

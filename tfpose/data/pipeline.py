@@ -300,7 +300,7 @@ def make_example_fn(
             )
         else:
             example = transforms.center_crop_affine(example, input_size=size, crop=crop)
-        example = transforms.warp_crop(example, input_size=size, fill=crop.fill)
+        example = transforms.warp_crop(example, input_size=size, fill=crop.fill, compiled=True)
         example = transforms.transform_keypoints(
             example, flip_permutation=skeleton.flip_permutation, input_size=size
         )
