@@ -92,9 +92,17 @@ def _pass_label_order(name: str) -> int:
 
 
 class KerasBackend:
-    """A ``.keras`` model written by ``python -m tfpose.train`` (flags.json beside it)."""
+    """A ``.keras`` model written by ``python -m tfpose.train`` (flags.json beside it).
 
-    def __init__(self, path: str):
+    Args:
+      path: the ``.keras`` file.
+      jit_compile: compile the forward pass with XLA.
+      dtype_policy: run a copy of the model under this Keras dtype policy (e.g.
+        ``"mixed_bfloat16"``, ``"mixed_float16"``); None keeps the saved one. Outputs stay
+        float32.
+    """
+
+    def __init__(self, path: str, jit_compile: bool = False, dtype_policy: str | None = None):
         import keras
 
         import tfpose.models  # noqa: F401  (registers the model classes for load_model)
@@ -132,10 +140,39 @@ class KerasBackend:
                 f"{path}: flags.json says input_size {saved['input_size']}, the model takes "
                 f"{self.spec.input_size}; is flags.json from another run?"
             )
+        model = self.model
+        if dtype_policy:
+            model = type(model).from_config({**model.get_config(), "dtype": dtype_policy})
+            model.set_weights(self.model.get_weights())
+        self._forward = _compiled_forward(
+            model, self.spec.input_size, self.spec.pass_outputs, jit_compile
+        )
 
     def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
-        outputs = self.model(crops, training=False)
-        return {name: np.asarray(outputs[name], np.float32) for name in self.spec.pass_outputs}
+        outputs = self._forward(np.asarray(crops, np.float32))
+        return {name: np.asarray(outputs[name]) for name in self.spec.pass_outputs}
+
+
+def _compiled_forward(model, input_size: int, names: tuple[str, ...], jit_compile: bool = False):
+    """``model(crops, training=False)`` restricted to ``names``, as one ``tf.function`` traced
+    once for any batch size (XLA with ``jit_compile``, which compiles once per batch size).
+
+    Calling a Keras model eagerly runs it layer by layer from Python: on the 2-core CPU that
+    made the quickstart model 11x slower than its SavedModel at batch 1; compiled, the two are
+    within about 10 % (docs/benchmarks.md, "Slow parts found").
+    """
+    import tensorflow as tf
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, input_size, input_size, 3], tf.float32)],
+        autograph=False,
+        jit_compile=jit_compile,
+    )
+    def forward(crops):
+        outputs = model(crops, training=False)
+        return {name: tf.cast(outputs[name], tf.float32) for name in names}
+
+    return forward
 
 
 def find_export_metadata(path: str) -> str:
