@@ -150,6 +150,13 @@ _CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", 500, "Steps between
 _EVAL_EVERY = flags.DEFINE_integer("eval_every", 0, "Steps between validations (0: at the end).")
 _LOG_EVERY = flags.DEFINE_integer("log_every", 50, "Steps between log lines / history rows.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of initialisation, shuffling and augmentation.")
+_DETERMINISTIC = flags.DEFINE_bool(
+    "deterministic",
+    False,
+    "Deterministic ops and input order; a resumed run replays the batches an uninterrupted run "
+    "would have seen, so it ends with the same weights (slower: no parallel reordering, and a "
+    "resume re-reads the batches it skips).",
+)
 
 
 def _floats(values: list[str] | None, flag: str) -> tuple[float, ...] | None:
@@ -215,6 +222,7 @@ def config_from_flags() -> run_lib.RunConfig:
         eval_every=_EVAL_EVERY.value,
         log_every=_LOG_EVERY.value,
         seed=_SEED.value,
+        deterministic=_DETERMINISTIC.value,
     )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tfpose.data.example import SCALE_UNIT_PX, PoseExample
-from tfpose.data.image_files import SkipLog, find_image, read_or_skip
+from tfpose.data.image_files import SkipLog, example_or_skip, find_image, read_or_skip
 from tfpose.skeletons import COCO
 
 
@@ -34,12 +34,14 @@ def load_coco_json(path: str) -> dict[str, Any]:
             content = json.load(f)
     except OSError as e:
         raise FileNotFoundError(f"{path}: cannot read ({e.strerror or e})") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not valid JSON ({e})") from None
     for key in ("images", "annotations"):
-        if key not in content:
+        if not isinstance(content, dict) or not isinstance(content.get(key), list):
             raise ValueError(f"{path}: not a COCO keypoints file, no {key!r} list")
     for i, ann in enumerate(content["annotations"]):
+        if not isinstance(ann, dict):
+            raise ValueError(f"{path}: annotation #{i} is not a JSON object")
         for key in ("image_id", "keypoints", "bbox"):
             if key not in ann:
                 raise ValueError(f"{path}: annotation #{i} has no {key!r}")
@@ -48,6 +50,12 @@ def load_coco_json(path: str) -> dict[str, Any]:
                 f"{path}: annotation #{i} (id {ann.get('id')}) has {len(ann['keypoints'])} "
                 f"keypoint values, expected {3 * COCO.num_keypoints} (17 × x, y, v)"
             )
+    try:  # the types and references of every value, as parse_coco_people reads them
+        parse_coco_people(content)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+        raise ValueError(
+            f"{path}: malformed COCO keypoints file ({type(e).__name__}: {e})"
+        ) from None
     return content
 
 
@@ -88,7 +96,9 @@ def _read_people(
         image = read_or_skip(path, skip_log)
         if image is None:
             continue
-        yield PoseExample(
+        example = example_or_skip(
+            skip_log,
+            path,
             image_bytes=image.encoded,
             image_format=image.format,
             image_height=image.height,
@@ -101,6 +111,8 @@ def _read_people(
             dataset="coco",
             skeleton=COCO.name,
         )
+        if example is not None:
+            yield example
 
 
 def read_coco(data_dir: str, skip_log: SkipLog) -> dict[str, tuple[int, Iterator[PoseExample]]]:

@@ -94,6 +94,13 @@ class PoseExample:
             raise ValueError(
                 f"{where}: image size must be positive, got {self.image_width}x{self.image_height}"
             )
+        far = annotated & ~_near_image(self.keypoints, self.image_width, self.image_height)
+        if far.any():
+            k = int(np.argmax(far))
+            raise ValueError(
+                f"{where}: keypoint {k} at {tuple(self.keypoints[k].tolist())} is more than one "
+                f"image size outside the {self.image_width}x{self.image_height} image"
+            )
 
     def to_tf_example(self) -> tf.train.Example:
         def _bytes(values):
@@ -130,6 +137,13 @@ class PoseExample:
         return self.to_tf_example().SerializeToString()
 
 
+def _near_image(keypoints, width, height):
+    """Whether each (x, y) lies within one image size of the image: joints a little outside
+    are real (truncated people); farther ones are annotation errors. Works on numpy and TF."""
+    x, y = keypoints[..., 0], keypoints[..., 1]
+    return (x >= -width) & (x <= 2 * width) & (y >= -height) & (y <= 2 * height)
+
+
 def feature_spec(num_keypoints: int) -> dict[str, tf.io.FixedLenFeature]:
     """The ``tf.io.parse_single_example`` spec for records of ``num_keypoints`` joints."""
     fixed = tf.io.FixedLenFeature
@@ -151,12 +165,19 @@ def feature_spec(num_keypoints: int) -> dict[str, tf.io.FixedLenFeature]:
     }
 
 
-def parse_example(serialized: tf.Tensor, num_keypoints: int) -> dict[str, tf.Tensor]:
+def parse_example(
+    serialized: tf.Tensor, num_keypoints: int, validate: bool = True
+) -> dict[str, tf.Tensor]:
     """Parses one serialized record into a dict of tensors (graph-compatible).
 
     Args:
       serialized: scalar ``tf.string``, one record.
       num_keypoints: K of the record's skeleton (from the manifest).
+      validate: check what :meth:`PoseExample.validate` checks at conversion (finite annotated
+        keypoints within one image size of the image, finite centre, positive finite scale,
+        positive image size, visibility in {0, 1, 2}), so that records damaged or written by
+        other tools fail with ``InvalidArgumentError`` naming the image instead of training on
+        NaN or on a crop turned upside down by a negative scale.
 
     Returns:
       ``image_bytes`` string, ``image_format`` string, ``image_size`` int32 [2] (height, width),
@@ -164,7 +185,15 @@ def parse_example(serialized: tf.Tensor, num_keypoints: int) -> dict[str, tf.Ten
       ``center`` float32 [2], ``scale`` float32, ``head_box`` float32 [4],
       ``has_head_box`` bool, ``occlusion_labelled`` bool, ``dataset`` string, ``skeleton`` string.
     """
-    f = tf.io.parse_single_example(serialized, feature_spec(num_keypoints))
+    try:
+        f = tf.io.parse_single_example(serialized, feature_spec(num_keypoints))
+    except UnicodeDecodeError:
+        # Eager only: TensorFlow quotes the bytes in its parse error, then fails to decode it.
+        raise tf.errors.InvalidArgumentError(
+            None, None, "record is not a serialized tf.train.Example"
+        ) from None
+    if validate:
+        f = _checked(f, num_keypoints)
     return {
         "image_bytes": f["image/encoded"],
         "image_format": f["image/format"],
@@ -180,6 +209,41 @@ def parse_example(serialized: tf.Tensor, num_keypoints: int) -> dict[str, tf.Ten
         "dataset": f["dataset"],
         "skeleton": f["skeleton"],
     }
+
+
+def _checked(f: dict[str, tf.Tensor], num_keypoints: int) -> dict[str, tf.Tensor]:
+    keypoints = tf.reshape(f["person/keypoints"], [num_keypoints, 2])
+    annotated = f["person/visibility"] > 0
+    height = tf.cast(f["image/height"], tf.float32)
+    width = tf.cast(f["image/width"], tf.float32)
+    scale = f["person/scale"]
+    finite = tf.reduce_all(tf.math.is_finite(keypoints), axis=-1)
+    near = _near_image(tf.where(finite[:, None], keypoints, 0.0), width, height)
+    checks = {
+        "keypoints of annotated joints are NaN or inf": tf.reduce_all(finite | ~annotated),
+        "an annotated keypoint is more than one image size outside the image": tf.reduce_all(
+            near | ~annotated
+        ),
+        "center is NaN or inf": tf.reduce_all(tf.math.is_finite(f["person/center"])),
+        "scale must be a positive finite number": tf.math.is_finite(scale) & (scale > 0),
+        "image size must be positive": (height > 0) & (width > 0),
+        "visibility values must be 0, 1 or 2": tf.reduce_all(
+            (f["person/visibility"] >= 0) & (f["person/visibility"] <= 2)
+        ),
+    }
+    passed = tf.stack(list(checks.values()))
+    valid = tf.reduce_all(passed)
+
+    def message():  # formatted only for a failing record: string ops cost more than the checks
+        reasons = tf.boolean_mask(tf.constant(list(checks)), ~passed)
+        return tf.strings.format(
+            "record of image {}: {}",
+            (f["image/id"], tf.strings.reduce_join(reasons, separator="; ")),
+        )
+
+    text = tf.cond(valid, lambda: tf.constant(""), message)
+    with tf.control_dependencies([tf.debugging.Assert(valid, [text])]):
+        return {key: tf.identity(value) for key, value in f.items()}
 
 
 def center_scale_from_keypoints(

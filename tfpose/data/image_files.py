@@ -1,7 +1,8 @@
 """Reading image files for conversion, and counting the ones that cannot be used.
 
 Readers keep the original encoded bytes (records never re-encode), but decode every image once
-with OpenCV so that corrupt or truncated files are found at conversion time, not mid-training.
+with TensorFlow's decoder, the one training uses, so that corrupt or truncated files are found at
+conversion time, not mid-training (OpenCV accepts some JPEGs that TensorFlow refuses).
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import collections
 import dataclasses
 import os
 
-import cv2
-import numpy as np
+import tensorflow as tf
 from absl import logging
+
+from tfpose.data.example import PoseExample
 
 
 class UnreadableImageError(ValueError):
@@ -52,9 +54,12 @@ def read_image_file(path: str) -> ImageFile:
     fmt = sniff_format(data)
     if fmt is None:
         raise UnreadableImageError(f"{path}: not a JPEG or PNG file")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise UnreadableImageError(f"{path}: {fmt} data does not decode (corrupt or truncated)")
+    try:
+        image = tf.io.decode_image(data, channels=3, expand_animations=False)
+    except (tf.errors.InvalidArgumentError, UnicodeDecodeError):
+        raise UnreadableImageError(
+            f"{path}: {fmt} data does not decode (corrupt or truncated)"
+        ) from None
     # libjpeg decodes a truncated JPEG with a warning and grey fill; the end-of-image marker
     # tells truncated files apart.
     if fmt == "jpeg" and b"\xff\xd9" not in data[-64:]:
@@ -86,6 +91,17 @@ def read_or_skip(path: str, skip_log: SkipLog) -> ImageFile | None:
         return read_image_file(path)
     except UnreadableImageError as e:
         skip_log.skip("unreadable image", str(e))
+        return None
+
+
+def example_or_skip(skip_log: SkipLog, path: str, **fields) -> PoseExample | None:
+    """``PoseExample(**fields)``, or ``None`` after logging and counting an annotation that it
+    rejects (NaN or far-outside joints, a scale <= 0, ...): one bad annotation in a large
+    dataset should cost that person, not the conversion."""
+    try:
+        return PoseExample(**fields)
+    except ValueError as e:
+        skip_log.skip("invalid annotation", f"{path}: {e}")
         return None
 
 

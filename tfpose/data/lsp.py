@@ -31,7 +31,7 @@ from tfpose.data.example import (
     PoseExample,
     center_scale_from_keypoints,
 )
-from tfpose.data.image_files import SkipLog, read_or_skip
+from tfpose.data.image_files import SkipLog, example_or_skip, read_or_skip
 from tfpose.skeletons import LSP
 
 LSP_SPLITS = {"train": (1, 1000), "test": (1001, 2000)}
@@ -117,7 +117,9 @@ def _read_split(
         except ValueError as e:
             skip_log.skip("no annotated joint", f"{path}: {e}")
             continue
-        yield PoseExample(
+        example = example_or_skip(
+            skip_log,
+            path,
             image_bytes=image.encoded,
             image_format=image.format,
             image_height=image.height,
@@ -131,6 +133,8 @@ def _read_split(
             skeleton=LSP.name,
             occlusion_labelled=occlusion_labelled,
         )
+        if example is not None:
+            yield example
 
 
 def _check_layout(data_dir: str, dataset: str) -> np.ndarray:

@@ -37,7 +37,7 @@ import numpy as np
 import scipy.io
 
 from tfpose.data.example import NOT_ANNOTATED, OCCLUDED, VISIBLE, PoseExample
-from tfpose.data.image_files import SkipLog, find_image, read_or_skip
+from tfpose.data.image_files import SkipLog, example_or_skip, find_image, read_or_skip
 from tfpose.skeletons import MPII
 
 K = MPII.num_keypoints
@@ -209,41 +209,55 @@ def parse_json(path: str) -> list[dict]:
             content = json.load(f)
     except OSError as e:
         raise FileNotFoundError(f"{path}: cannot read ({e.strerror or e})") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(content, list):
         raise ValueError(f"{path}: expected a JSON list of person annotations")
     people = []
     for i, item in enumerate(content):
-        if "joints" in item:  # mmpose
-            required = ("image", "joints", "joints_vis", "center", "scale")
-        else:  # pytorch-pose
-            required = ("img_paths", "joint_self", "objpos", "scale_provided")
-        missing = [key for key in required if key not in item]
-        if missing:
-            raise ValueError(f"{path}: person #{i} lacks {', '.join(map(repr, missing))}")
-        if "joints" in item:
-            joints = np.asarray(item["joints"], np.float32)
-            annotated = np.asarray(item["joints_vis"]).ravel() > 0
-            image, center, scale = item["image"], item["center"], item["scale"]
-        else:
-            values = np.asarray(item["joint_self"], np.float32)
-            joints, annotated = values[:, :2], values[:, 2] > 0
-            image, center, scale = item["img_paths"], item["objpos"], item["scale_provided"]
-        if joints.shape != (K, 2) or annotated.shape != (K,):
-            raise ValueError(f"{path}: person #{i} must have 16 joints, got {joints.shape}")
-        person = {
-            "image": image,
-            "keypoints": joints,
-            "visibility": np.where(annotated, VISIBLE, NOT_ANNOTATED),
-            "center": np.asarray(center, np.float32),
-            "scale": float(scale),
-            "occlusion_labelled": False,
-        }
-        if "isValidation" in item:
-            person["is_validation"] = bool(item["isValidation"])
-        people.append(person)
+        if not isinstance(item, dict):
+            raise ValueError(f"{path}: person #{i} is not a JSON object")
+        try:
+            people.append(_json_person(item, path, i))
+        except (TypeError, ValueError, KeyError, IndexError) as e:
+            if str(e).startswith(path):
+                raise
+            raise ValueError(
+                f"{path}: person #{i} is malformed ({type(e).__name__}: {e})"
+            ) from None
     return people
+
+
+def _json_person(item: dict, path: str, i: int) -> dict:
+    """One person of an MPII JSON file (``parse_json``); raises on a malformed entry."""
+    if "joints" in item:  # mmpose
+        required = ("image", "joints", "joints_vis", "center", "scale")
+    else:  # pytorch-pose
+        required = ("img_paths", "joint_self", "objpos", "scale_provided")
+    missing = [key for key in required if key not in item]
+    if missing:
+        raise ValueError(f"{path}: person #{i} lacks {', '.join(map(repr, missing))}")
+    if "joints" in item:
+        joints = np.asarray(item["joints"], np.float32)
+        annotated = np.asarray(item["joints_vis"]).ravel() > 0
+        image, center, scale = item["image"], item["center"], item["scale"]
+    else:
+        values = np.asarray(item["joint_self"], np.float32)
+        joints, annotated = values[:, :2], values[:, 2] > 0
+        image, center, scale = item["img_paths"], item["objpos"], item["scale_provided"]
+    if joints.shape != (K, 2) or annotated.shape != (K,):
+        raise ValueError(f"{path}: person #{i} must have 16 joints, got {joints.shape}")
+    person = {
+        "image": image,
+        "keypoints": joints,
+        "visibility": np.where(annotated, VISIBLE, NOT_ANNOTATED),
+        "center": np.asarray(center, np.float32),
+        "scale": float(scale),
+        "occlusion_labelled": False,
+    }
+    if "isValidation" in item:
+        person["is_validation"] = bool(item["isValidation"])
+    return person
 
 
 def assign_splits(
@@ -279,7 +293,9 @@ def _read_people(
         if scale is None or not np.isfinite(scale) or scale <= 0:
             skip_log.skip("no person scale", f"{path}: person without a valid scale ({scale})")
             continue
-        yield PoseExample(
+        example = example_or_skip(
+            skip_log,
+            path,
             image_bytes=image.encoded,
             image_format=image.format,
             image_height=image.height,
@@ -294,6 +310,8 @@ def _read_people(
             head_box=None if head_box is None else np.asarray(head_box) - 1.0,
             occlusion_labelled=person["occlusion_labelled"],
         )
+        if example is not None:
+            yield example
 
 
 def read_mpii(

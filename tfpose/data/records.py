@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import tensorflow as tf
 
-from tfpose.data.example import PoseExample
+from tfpose.data.example import PoseExample, parse_example
+from tfpose.skeletons import SKELETONS
 
 MANIFEST_NAME = "manifest.json"
 
@@ -98,11 +100,31 @@ class Manifest:
         try:
             with open(path) as f:
                 content = json.load(f)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ValueError(f"{path} is not valid JSON: {e}") from None
+        if not isinstance(content, dict):
+            raise ValueError(f"{path}: a manifest must be a JSON object")
         for key in ("dataset", "skeleton", "num_keypoints", "splits"):
             if key not in content:
                 raise ValueError(f"{path}: manifest has no {key!r} entry")
+        skeleton = SKELETONS.get(str(content["skeleton"]))
+        if skeleton is None:
+            raise ValueError(
+                f"{path}: unknown skeleton {content['skeleton']!r}; known: {sorted(SKELETONS)}"
+            )
+        if content["num_keypoints"] != skeleton.num_keypoints:
+            raise ValueError(
+                f"{path}: num_keypoints is {content['num_keypoints']!r} but skeleton "
+                f"{skeleton.name!r} has {skeleton.num_keypoints} joints"
+            )
+        splits = content["splits"]
+        if not isinstance(splits, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("files"), list) and "num_examples" in v
+            for v in splits.values()
+        ):
+            raise ValueError(
+                f"{path}: 'splits' must map each split to {{'files': [...], 'num_examples': N}}"
+            )
         return cls(path, content)
 
     @property
@@ -138,3 +160,92 @@ class Manifest:
             raise KeyError(
                 f"{self.path}: no split {split!r}; available: {', '.join(self.splits)}"
             ) from None
+
+
+def _check_record(serialized: tf.Tensor, num_keypoints: int) -> tf.Tensor:
+    example = parse_example(serialized, num_keypoints)
+    image = tf.io.decode_image(example["image_bytes"], channels=3, expand_animations=False)
+    size = tf.shape(image)[:2]
+    same = tf.reduce_all(tf.equal(size, example["image_size"]))
+    message = tf.strings.format(
+        "image {} is {} (height, width) but the record says {}",
+        (example["image_id"], size, example["image_size"]),
+    )
+    with tf.control_dependencies([tf.debugging.Assert(same, [message])]):
+        return tf.identity(example["image_id"])
+
+
+def check_records(
+    files: Iterable[str], num_keypoints: int, max_problems: int = 10
+) -> tuple[int, list[str]]:
+    """Reads every record of ``files`` as the pipeline would and names the damaged ones.
+
+    Each record is parsed and validated (:func:`parse_example`) and its image decoded and
+    compared with the stored size. A truncated or corrupted file stops at its first bad record
+    (TFRecord checksums cannot resynchronise).
+
+    Returns:
+      ``(records read, problems)``; each problem is ``"FILE: record #i: what is wrong"``.
+    """
+    problems: list[str] = []
+    count = 0
+    for path in files:
+        dataset = tf.data.TFRecordDataset(path).map(lambda s: _check_record(s, num_keypoints))
+        iterator = iter(dataset)
+        index = 0
+        while len(problems) < max_problems:
+            try:
+                next(iterator)
+            except StopIteration:
+                stray = os.path.getsize(path) - _framed_size(path)
+                if stray:
+                    problems.append(
+                        f"{path}: {stray} stray bytes after record #{index - 1}: the file is "
+                        "truncated or has garbage at its end"
+                    )
+                break
+            except tf.errors.DataLossError as e:
+                problems.append(
+                    f"{path}: record #{index} and after: the file is truncated or corrupted "
+                    f"({_first_line(e)})"
+                )
+                break
+            except tf.errors.InvalidArgumentError as e:
+                problems.append(f"{path}: record #{index}: {_first_line(e)}")
+            except UnicodeDecodeError:
+                # TensorFlow quotes the record's bytes in its parse error and then fails to
+                # decode its own message: the record is not a tf.train.Example.
+                problems.append(f"{path}: record #{index}: not a serialized tf.train.Example")
+            else:
+                count += 1
+            index += 1
+    return count, problems
+
+
+def _framed_size(path: str) -> int:
+    """Bytes that the records of ``path`` occupy: each is a 12-byte header (length and its
+    checksum), the data and a 4-byte checksum. The reader takes a file cut inside a header for
+    its end, so only this sum tells such a file from a complete one."""
+    lengths = tf.data.TFRecordDataset(path).map(lambda s: tf.strings.length(s, "BYTE"))
+    return int(lengths.reduce(tf.constant(0, tf.int64), lambda a, n: a + tf.cast(n, tf.int64) + 16))
+
+
+def _first_line(error: tf.errors.OpError) -> str:
+    """The useful part of a TensorFlow error message (no function names, no node lists)."""
+    text = error.message
+    for marker in ("assertion failed: [", "transformation with iterator: "):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    text = text.split("\n")[0].split(" [Op:")[0].split("\t")[0]
+    text = re.sub(r"^Iterator::[\w:]+: ", "", text)
+    if text.startswith("}} "):
+        text = text[3:]
+    if "{{function_node" in text:
+        text = text.split("}} ", 1)[-1]
+    text = text.rstrip("]").replace('\\"', '"')
+    if "Can't parse serialized Example" in text:
+        text += f" (not a tfpose example with {_NUM_KEYPOINTS_HINT})"
+    return text
+
+
+_NUM_KEYPOINTS_HINT = "the manifest's num_keypoints joints; check its skeleton"

@@ -35,6 +35,11 @@ NO_BOX = -1.0
 # Magic bytes of the image formats the serving signature accepts (tf.io.decode_image also
 # reads GIF and BMP; the serving contract promises JPEG and PNG only).
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Largest image the serving signatures decode, in pixels (height × width). A request is
+# decoded and converted to float32 in memory (15 bytes a pixel); a 440 KB PNG can declare
+# 12000 × 12000 pixels and cost a server 2 GB and 20 s, so sizes are read from the header
+# and checked before decoding. 40 MP is a 7300 × 5500 photo; send larger ones downscaled.
+MAX_IMAGE_PIXELS = 40_000_000
 
 
 def person_from_box(box: tf.Tensor, box_scale: float) -> tuple[tf.Tensor, tf.Tensor]:
@@ -97,6 +102,39 @@ def _image_check(encoded: tf.Tensor, index: tf.Tensor) -> tf.Operation:
         "images[{}] is not a JPEG or PNG image ({} bytes)", (index, tf.strings.length(encoded))
     )
     return tf.debugging.Assert(tf.io.is_jpeg(encoded) | is_png, [message])
+
+
+def encoded_image_size(encoded: tf.Tensor) -> tf.Tensor:
+    """(height, width) int64 [2] from a JPEG or PNG header, without decoding the pixels.
+
+    ``encoded`` must have passed the JPEG/PNG signature check; a malformed JPEG header raises
+    ``InvalidArgumentError``, a PNG shorter than its header gives zeros (its decoding then
+    fails with its own error).
+    """
+
+    def jpeg_size():
+        return tf.cast(tf.image.extract_jpeg_shape(encoded)[:2], tf.int64)
+
+    def png_size():
+        # IHDR: width then height, 4 big-endian bytes each, at offset 16.
+        padded = encoded + tf.constant(b"\0" * 24)
+        data = tf.cast(tf.io.decode_raw(tf.strings.substr(padded, 16, 8), tf.uint8), tf.int64)
+        weights = tf.constant([2**24, 2**16, 2**8, 1], tf.int64)
+        width = tf.reduce_sum(data[:4] * weights)
+        height = tf.reduce_sum(data[4:] * weights)
+        return tf.stack([height, width])
+
+    return tf.cond(tf.io.is_jpeg(encoded), jpeg_size, png_size)
+
+
+def _size_check(encoded: tf.Tensor, index: tf.Tensor) -> tf.Operation:
+    size = encoded_image_size(encoded)
+    message = tf.strings.format(
+        "images[{}] is {} x {} pixels (height x width); at most {} pixels are accepted, "
+        "send it downscaled",
+        (index, size[0], size[1], MAX_IMAGE_PIXELS),
+    )
+    return tf.debugging.Assert(size[0] * size[1] <= MAX_IMAGE_PIXELS, [message])
 
 
 def validate_images(images: tf.Tensor) -> tf.Tensor:
@@ -185,6 +223,8 @@ def crop_encoded_images(
     def one(args):
         encoded, box, index = args
         with tf.control_dependencies([_image_check(encoded, index)]):
+            size_check = _size_check(encoded, index)
+        with tf.control_dependencies([size_check]):
             image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
         image = tf.ensure_shape(image, [None, None, 3])
         region = tf.where(

@@ -25,15 +25,29 @@ from tfpose.skeletons import get_skeleton
 from tfpose.training import optimizers
 from tfpose.training.trainer import (
     STAGES,
+    PeerFailedError,
     Stage,
     Trainer,
     TrainerConfig,
     TrainingDivergedError,
     WorkdirError,
+    check_writable,
 )
 
+
+class DamagedRecordsError(ValueError):
+    """Training stopped on records that do not read, parse, validate or decode."""
+
+
 # Errors that are the user's to fix: the CLI prints them without a traceback.
-USER_ERRORS = (FileNotFoundError, ValueError, KeyError, TrainingDivergedError, WorkdirError)
+USER_ERRORS = (
+    FileNotFoundError,
+    ValueError,
+    KeyError,
+    TrainingDivergedError,
+    WorkdirError,
+    PeerFailedError,
+)
 
 
 def is_recurrent(model_name: str) -> bool:
@@ -91,6 +105,7 @@ class RunConfig:
     eval_every: int = 0
     log_every: int = 50
     seed: int = 0
+    deterministic: bool = False
     verbose: bool = True
 
     def validate(self) -> None:
@@ -185,6 +200,11 @@ def ensure_records(config: RunConfig) -> records.Manifest:
         raise ValueError(f"{manifest.path}: split {config.train_split!r} is empty")
     if config.val_split:
         manifest.files(config.val_split)
+        if manifest.num_examples(config.val_split) == 0:
+            raise ValueError(
+                f"{manifest.path}: split {config.val_split!r} is empty; name another with "
+                "--val_split, or --val_split= to train without validation"
+            )
     return manifest
 
 
@@ -371,11 +391,14 @@ def write_flags(config: RunConfig, resolved: dict[str, Any]) -> None:
 def train(config: RunConfig) -> dict[str, Any]:
     """Runs (or resumes) the training run described by ``config``; returns its summary."""
     config.validate()
+    check_writable(config.workdir)  # before minutes of setup, not after
     manifest = ensure_records(config)
     record_skeleton = get_skeleton(manifest.skeleton)
     skeleton = get_skeleton(config.skeleton) if config.skeleton else record_skeleton
     keras.mixed_precision.set_global_policy(config.mixed_precision)
     keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     strategy = make_strategy(config.strategy)
 
     num_train = manifest.num_examples(config.train_split)
@@ -411,6 +434,19 @@ def train(config: RunConfig) -> dict[str, Any]:
         raise ValueError(f"--stages: model {config.model} has no detector stage; use joint only")
 
     def train_dataset_fn(start_step: int) -> tf.data.Dataset:
+        if config.deterministic:
+            # The same stream as an uninterrupted run, fast-forwarded to the resumed step.
+            dataset = pipeline.build_dataset(
+                manifest.files(config.train_split),
+                skeleton,
+                pipe,
+                training=True,
+                batch_size=config.batch_size,
+                seed=config.seed,
+                deterministic=True,
+                record_skeleton=record_skeleton,
+            )
+            return dataset.skip(start_step)
         return pipeline.build_dataset(
             manifest.files(config.train_split),
             skeleton,
@@ -461,7 +497,48 @@ def train(config: RunConfig) -> dict[str, Any]:
         evaluate_fn,
         set_stage if first_stage else None,
     )
-    return trainer.train()
+    try:
+        return trainer.train()
+    except (tf.errors.DataLossError, tf.errors.InvalidArgumentError, UnicodeDecodeError) as error:
+        from_input = not isinstance(error, tf.errors.InvalidArgumentError) or (
+            "Iterator" in error.message
+        )
+        if not from_input:  # a model or loss error: scanning the records would not explain it
+            raise
+        damaged = _damaged_records_error(config, manifest, trainer)
+        if damaged is None:
+            raise
+        raise damaged from error
+
+
+def _damaged_records_error(
+    config: RunConfig, manifest: records.Manifest, trainer: Trainer
+) -> DamagedRecordsError | None:
+    """When the input pipeline failed, names the record files and records that caused it
+    (the pipeline's own error names neither); None when the records are fine."""
+    print(
+        "the input pipeline failed; checking the records to find the damaged ones ...",
+        file=sys.stderr,
+        flush=True,
+    )
+    splits = [config.train_split] + ([config.val_split] if config.val_split else [])
+    problems = []
+    for split in splits:
+        count, found = records.check_records(manifest.files(split), manifest.num_keypoints)
+        problems += found
+        if not found and count != manifest.num_examples(split):
+            problems.append(
+                f"{manifest.path}: split {split!r} lists {manifest.num_examples(split)} "
+                f"examples, its files hold {count}"
+            )
+    if not problems:
+        return None
+    return DamagedRecordsError(
+        "damaged training records:\n  "
+        + "\n  ".join(problems)
+        + f"\nRe-convert them (python -m tfpose.data.convert --dataset={config.dataset} ...), "
+        f"then re-run the same command: it resumes from {trainer.manager.latest_checkpoint}."
+    )
 
 
 def _make_evaluate_fn(config, manifest, skeleton, record_skeleton, pipe, model):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
 import json
 import math
 import os
@@ -47,6 +48,31 @@ class TrainingDivergedError(RuntimeError):
 
 class WorkdirError(RuntimeError):
     """The workdir cannot be written (permissions, disk full)."""
+
+
+class PeerFailedError(RuntimeError):
+    """Multi-worker: another worker died or became unreachable; restart every worker."""
+
+
+# What a collective reports when a peer is gone: connection refused/reset (UNAVAILABLE), a
+# restarted peer (FAILED_PRECONDITION), a collective timeout (DEADLINE_EXCEEDED), or the
+# abort that TensorFlow broadcasts after one of those (CANCELLED, ABORTED).
+_PEER_ERRORS = (
+    tf.errors.UnavailableError,
+    tf.errors.FailedPreconditionError,
+    tf.errors.DeadlineExceededError,
+    tf.errors.CancelledError,
+    tf.errors.AbortedError,
+)
+# OSError numbers that mean "this run cannot write its files here".
+_WRITE_ERRNOS = (
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,13 +172,33 @@ def _task(strategy: tf.distribute.Strategy) -> tuple[bool, str | None]:
     return chief, None if chief else f"{task_type}-{task_id}"
 
 
-def _check_writable(directory: str) -> None:
+def _is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return resolver is not None and bool(resolver.cluster_spec().as_dict())
+
+
+def check_writable(directory: str) -> None:
+    """Raises :class:`WorkdirError` unless a file can be created in ``directory``."""
     try:
         os.makedirs(directory, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory):
             pass
     except OSError as e:
         raise WorkdirError(f"workdir {directory} is not writable: {e.strerror or e}") from None
+
+
+def _write_atomically(path: str, write: Callable[[Any], None]) -> None:
+    """Writes ``path`` through a temporary file and a rename, so that a kill or a full disk
+    leaves either the old or the new content, never a half-written file."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", newline="") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
 
 
 def _all_finite(variables: Sequence[Any]) -> bool:
@@ -222,9 +268,20 @@ class Trainer:
 
     # ------------------------------------------------------------------ bookkeeping
 
+    def _resume_checkpoint(self) -> str | None:
+        """The checkpoint to resume from: the chief's latest, on every worker.
+
+        Workers checkpoint at the same steps, but a worker killed while saving may lack the
+        last one; resuming everyone from the chief's keeps the workers in step (trained weights
+        are identical across workers; batch-norm moving statistics become the chief's).
+        """
+        if self.is_chief:
+            return self.manager.latest_checkpoint
+        return tf.train.latest_checkpoint(os.path.join(self.config.workdir, "checkpoints"))
+
     def restore(self) -> int:
         """Restores the latest checkpoint if there is one; returns the step to start from."""
-        latest = self.manager.latest_checkpoint
+        latest = self._resume_checkpoint()
         if latest:
             # A constant learning rate is an optimizer variable and would be restored too; the
             # command line, not the checkpoint, decides it (schedules are not restored).
@@ -270,11 +327,15 @@ class Trainer:
                     rows = list(reader)
         new_fields = [key for key in row if key not in fields]
         if new_fields or not fields:
-            with open(path, "w", newline="") as f:
-                writer = csv.DictWriter(f, fields + new_fields)
+            wider = fields + new_fields
+
+            def rewrite(f):
+                writer = csv.DictWriter(f, wider)
                 writer.writeheader()
                 writer.writerows(rows)
-            fields = fields + new_fields
+
+            _write_atomically(path, rewrite)
+            fields = wider
         with open(path, "a", newline="") as f:
             csv.DictWriter(f, fields).writerow(row)
 
@@ -288,10 +349,10 @@ class Trainer:
         if not rows:
             return
         header, body = rows[0], rows[1:]
-        kept = [r for r in body if r and int(r[0]) <= step]
+        # A row cut short by a kill mid-write has fewer fields (or a cut step number): dropped.
+        kept = [r for r in body if len(r) == len(header) and r[0].isdigit() and int(r[0]) <= step]
         if len(kept) != len(body):
-            with open(path, "w", newline="") as f:
-                csv.writer(f).writerows([header, *kept])
+            _write_atomically(path, lambda f: csv.writer(f).writerows([header, *kept]))
 
     def _summary_writer(self):
         if self._writer is None:
@@ -307,10 +368,14 @@ class Trainer:
             )
         try:
             self.manager.save(checkpoint_number=self.step)
+        except _PEER_ERRORS:
+            raise
         except (OSError, tf.errors.OpError) as e:
+            detail = getattr(e, "message", None) or str(e)
             raise WorkdirError(
-                f"could not write a checkpoint to {self.manager.directory}: {e}. Earlier "
-                f"checkpoints are intact: {self.manager.latest_checkpoint}"
+                f"could not write a checkpoint to {self.manager.directory}: "
+                f"{detail.splitlines()[0][:300]}. Earlier checkpoints are intact: "
+                f"{self.manager.latest_checkpoint}"
             ) from None
 
     def _save_model(self, name: str) -> None:
@@ -319,8 +384,13 @@ class Trainer:
         os.makedirs(self._own_dir, exist_ok=True)
         path = os.path.join(self._own_dir, name)
         tmp = path + ".tmp.keras"
-        self.model.save(tmp)
-        os.replace(tmp, path)
+        try:
+            self.model.save(tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
 
     # ------------------------------------------------------------------ steps
 
@@ -378,10 +448,38 @@ class Trainer:
     # ------------------------------------------------------------------ run
 
     def train(self) -> dict[str, Any]:
-        """Trains until the last step of the last stage; returns the run summary."""
+        """Trains until the last step of the last stage; returns the run summary.
+
+        Raises:
+          TrainingDivergedError: the loss or the weights became NaN/inf.
+          WorkdirError: a file of the run could not be written (permissions, disk full); the
+            checkpoints written before are intact.
+          PeerFailedError: multi-worker, another worker died or is unreachable.
+        """
+        try:
+            return self._train()
+        except _PEER_ERRORS as e:
+            if not _is_multi_worker(self.strategy):
+                raise
+            latest = self._resume_checkpoint()
+            raise PeerFailedError(
+                f"another worker failed or is unreachable ({type(e).__name__}: "
+                f"{(e.message or '').splitlines()[0][:200]}). Stop every worker and start "
+                f"each again with its same command: all resume from {latest or 'the start'}."
+            ) from None
+        except OSError as e:
+            if e.errno not in _WRITE_ERRNOS:
+                raise
+            where = e.filename or self.config.workdir
+            raise WorkdirError(
+                f"could not write {where}: {e.strerror or e}. Checkpoints written before are "
+                f"intact: {self.manager.latest_checkpoint}"
+            ) from None
+
+    def _train(self) -> dict[str, Any]:
         config = self.config
         if self.is_chief:
-            _check_writable(config.workdir)
+            check_writable(config.workdir)
         start_step = self.restore()
         self._truncate_history(start_step)
         total_steps = config.total_steps
@@ -458,8 +556,7 @@ class Trainer:
             "validation": val_metrics,
         }
         if self.is_chief:
-            with open(self._path("metrics.json"), "w") as f:
-                json.dump(summary, f, indent=2)
+            _write_atomically(self._path("metrics.json"), lambda f: json.dump(summary, f, indent=2))
         return summary
 
     def _start_stage(self, stage: Stage) -> Callable:
