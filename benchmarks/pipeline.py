@@ -60,6 +60,12 @@ _REPEATS = flags.DEFINE_integer(
 _PROFILE = flags.DEFINE_boolean(
     "profile", False, "Also time tfpose's per-example stages and the warp alone (JSON 'profile')."
 )
+_COMPARE_WARPS = flags.DEFINE_boolean(
+    "compare_warps",
+    False,
+    "Also time decode + random crop + warp with the projective and the compiled warp, "
+    "alternating (JSON 'warp_comparison').",
+)
 _MAX_RECORDS = flags.DEFINE_integer(
     "max_records", 2000, "Records held in memory for the baseline (cycled)."
 )
@@ -523,6 +529,54 @@ def stage_profile(files, skeleton, config, workers: int, num_examples: int) -> d
     return profile
 
 
+def warp_comparison(files, skeleton, config, workers, num_examples, repeats) -> dict[str, Any]:
+    """Examples/s of parse + decode + random crop + warp, with ``ImageProjectiveTransformV3``
+    and with the XLA-compiled warp, alternating; and without any warp, for reference."""
+    import tensorflow as tf
+
+    from tfpose.data import transforms
+    from tfpose.data.example import parse_example
+
+    crop, size, aug = config.crop, config.input_size, config.augmentation
+
+    def make(warp: str):
+        def fn(index, serialized):
+            e = transforms.decode_image(parse_example(serialized, skeleton.num_keypoints))
+            seed = tf.stack([tf.constant(0, tf.int64), index])
+            e = transforms.random_crop_affine(
+                e, seed=seed, input_size=size, crop=crop, augmentation=aug
+            )
+            if warp != "none":
+                compiled = warp == "compiled"
+                e = transforms.warp_crop(e, input_size=size, fill=crop.fill, compiled=compiled)
+            return e
+
+        return fn
+
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = workers
+    source = tf.data.TFRecordDataset(files).repeat().enumerate()
+
+    def throughput(warp: str, count: int) -> float:
+        dataset = source.map(make(warp), num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+        iterator = iter(dataset.prefetch(8).with_options(options))
+        for _ in range(40):
+            next(iterator)
+        start = time.perf_counter()
+        for _ in range(count):
+            next(iterator)
+        return count / (time.perf_counter() - start)
+
+    throughput("compiled", 3 * num_examples)  # compiles every image-size bucket once
+    runs: dict[str, list[float]] = {"none": [], "projective": [], "compiled": []}
+    for _ in range(repeats):
+        for warp in runs:
+            runs[warp].append(round(throughput(warp, num_examples), 1))
+    return {f"{warp}_runs": values for warp, values in runs.items()} | {
+        f"{warp}_examples_per_s": float(np.median(values)) for warp, values in runs.items()
+    }
+
+
 def run(
     records: str,
     split: str,
@@ -532,6 +586,7 @@ def run(
     max_records: int,
     repeats: int = 3,
     profile: bool = False,
+    compare_warps: bool = False,
 ) -> dict[str, Any]:
     """Measures every setting; returns the JSON-ready results."""
     import tensorflow as tf
@@ -594,6 +649,10 @@ def run(
         }
         if profile:
             results[name]["profile"] = stage_profile(files, skeleton, config, workers, num_examples)
+        if compare_warps:
+            results[name]["warp_comparison"] = warp_comparison(
+                files, skeleton, config, workers, num_examples, repeats
+            )
         print(name, json.dumps(results[name]), flush=True)
     return results
 
@@ -611,6 +670,7 @@ def main(argv: list[str]) -> None:
         _MAX_RECORDS.value,
         _REPEATS.value,
         _PROFILE.value,
+        _COMPARE_WARPS.value,
     )
     results["command"] = " ".join(["python -m benchmarks.pipeline"] + sys.argv[1:])
     with open(_OUTPUT_JSON.value, "w") as f:
