@@ -35,6 +35,11 @@ CLI_MODULES = (
     "tfpose.data.inspect",
     "tfpose.models.__main__",
     "tfpose.export.__main__",
+    # Benchmark scripts define flags too (tests/benchmarks runs their main()).
+    "benchmarks.pipeline",
+    "benchmarks.training_speed",
+    "benchmarks.inference_speed",
+    "benchmarks.scaling",
 )
 
 

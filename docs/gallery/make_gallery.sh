@@ -30,7 +30,7 @@ PY
 python -m tfpose.predict --model="$MODEL" --input="$SAMPLES" --boxes="$WORK/boxes.json" \
   --box_mode=person --flip_test --heatmaps --overlay_max_side=480 --output_dir="$WORK/out"
 
-rm -f docs/gallery/*.jpg
+rm -f docs/gallery/mpii_*.jpg docs/gallery/heatmaps_per_pass.jpg
 for f in "$WORK"/out/overlays/*.jpg; do cp "$f" "docs/gallery/mpii_$(basename "$f")"; done
 first=$(ls "$WORK"/out/heatmaps/*.jpg | head -1)
 cp "$first" docs/gallery/heatmaps_per_pass.jpg
