@@ -443,6 +443,24 @@ def tfpose_throughput(files, skeleton, config, batch_size, num_examples, workers
     return num_batches * batch_size / (time.perf_counter() - start)
 
 
+def _map_throughput(files, fn, workers: int, count: int) -> float:
+    """Examples/s of ``fn(index, serialized)`` mapped over the records on ``workers`` threads,
+    after a warm-up of 40 examples."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = workers
+    source = tf.data.TFRecordDataset(files).repeat().enumerate()
+    dataset = source.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    iterator = iter(dataset.prefetch(8).with_options(options))
+    for _ in range(40):
+        next(iterator)
+    start = time.perf_counter()
+    for _ in range(count):
+        next(iterator)
+    return count / (time.perf_counter() - start)
+
+
 def stage_profile(files, skeleton, config, workers: int, num_examples: int) -> dict[str, Any]:
     """Where tfpose's time goes: examples/s after each per-example stage (cumulative), the
     batched targets alone, and one crop warp by TensorFlow against OpenCV (ms)."""
@@ -474,19 +492,11 @@ def stage_profile(files, skeleton, config, workers: int, num_examples: int) -> d
 
         return fn
 
-    options = tf.data.Options()
-    options.threading.private_threadpool_size = workers
-    source = tf.data.TFRecordDataset(files).repeat().enumerate()
     profile: dict[str, Any] = {}
     for stage, name in enumerate(["parse", "+decode", "+random_affine", "+warp", "+keypoints"]):
-        dataset = source.map(upto(stage), num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-        iterator = iter(dataset.prefetch(8).with_options(options))
-        for _ in range(40):
-            next(iterator)
-        start = time.perf_counter()
-        for _ in range(num_examples):
-            next(iterator)
-        profile[f"{name}_examples_per_s"] = round(num_examples / (time.perf_counter() - start))
+        rate = _map_throughput(files, upto(stage), workers, num_examples)
+        profile[f"{name}_examples_per_s"] = round(rate)
+    source = tf.data.TFRecordDataset(files).repeat().enumerate()
     example_fn = pipeline.make_example_fn(skeleton, config, training=True)
     batch = next(iter(source.map(lambda i, s: example_fn(s, tf.stack([i, i]))).batch(20)))
     targets_fn = tf.function(pipeline.make_targets_fn(skeleton, config))
@@ -553,25 +563,12 @@ def warp_comparison(files, skeleton, config, workers, num_examples, repeats) -> 
 
         return fn
 
-    options = tf.data.Options()
-    options.threading.private_threadpool_size = workers
-    source = tf.data.TFRecordDataset(files).repeat().enumerate()
-
-    def throughput(warp: str, count: int) -> float:
-        dataset = source.map(make(warp), num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-        iterator = iter(dataset.prefetch(8).with_options(options))
-        for _ in range(40):
-            next(iterator)
-        start = time.perf_counter()
-        for _ in range(count):
-            next(iterator)
-        return count / (time.perf_counter() - start)
-
-    throughput("compiled", 3 * num_examples)  # compiles every image-size bucket once
+    # The first pass compiles every image-size bucket once.
+    _map_throughput(files, make("compiled"), workers, 3 * num_examples)
     runs: dict[str, list[float]] = {"none": [], "projective": [], "compiled": []}
     for _ in range(repeats):
         for warp in runs:
-            runs[warp].append(round(throughput(warp, num_examples), 1))
+            runs[warp].append(round(_map_throughput(files, make(warp), workers, num_examples), 1))
     return {f"{warp}_runs": values for warp, values in runs.items()} | {
         f"{warp}_examples_per_s": float(np.median(values)) for warp, values in runs.items()
     }

@@ -4,14 +4,31 @@ Real data lives in ``../shared/data`` (relative to the repository root) and is n
 Tests that need it use the ``shared_data`` fixture, which skips with a reason when it is absent.
 """
 
+import json
 import os
 import pathlib
+import socket
+import subprocess
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Environment of the training commands the tests run in subprocesses.
+SUBPROCESS_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+# A training run small enough for a test: recurrent_tiny at 32 px, a few Adam steps.
+TINY_TRAIN_FLAGS = [
+    "--model=recurrent_tiny",
+    "--input_size=32",
+    "--width_multiplier=0.125",
+    "--num_passes=1",
+    "--batch_size=4",
+    "--schedule_unit=steps",
+    "--optimizer=adam",
+    "--learning_rates=1e-3",
+    "--log_every=1",
+]
 SHARED_DATA = pathlib.Path(
     os.environ.get("TFPOSE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")
 )
@@ -57,3 +74,31 @@ def import_cli(name: str):
                     delattr(flags.FLAGS, flag.name)
             del sys.modules[other]
     return importlib.import_module(name)
+
+
+def localhost_cluster(num_workers: int = 2) -> dict:
+    """A ``TF_CONFIG`` cluster of ``num_workers`` workers on free localhost ports."""
+    ports = []
+    for _ in range(num_workers):
+        with socket.socket() as s:
+            s.bind(("localhost", 0))
+            ports.append(s.getsockname()[1])
+    return {"worker": [f"localhost:{port}" for port in ports]}
+
+
+def start_workers(command: list[str], cluster: dict) -> list[subprocess.Popen]:
+    """Starts ``command`` once per worker of ``cluster`` (each with its ``TF_CONFIG``); their
+    stdout and stderr are pipes."""
+    processes = []
+    for index in range(len(cluster["worker"])):
+        tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
+        processes.append(
+            subprocess.Popen(
+                command,
+                env={**SUBPROCESS_ENV, "TF_CONFIG": json.dumps(tf_config)},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    return processes

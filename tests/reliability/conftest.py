@@ -15,8 +15,6 @@ from tfpose.data.example import PoseExample
 # Hypothesis caches constants it mines from the code: keep them out of the repository.
 set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "tfpose-hypothesis"))
 
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
-
 
 def person(index: int, **changes) -> PoseExample:
     """A valid MPII-skeleton example on a random 64 × 48 JPEG; ``changes`` are applied after

@@ -7,11 +7,9 @@ against an uninterrupted run, a full disk, a kill mid-write of ``history.csv`` a
 """
 
 import csv
-import json
 import random
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,22 +20,12 @@ import pytest
 import tensorflow as tf
 
 import tfpose.models  # noqa: F401  (registers the model classes for load_model)
-from tests.reliability.conftest import ENV
+from tests.conftest import SUBPROCESS_ENV as ENV
+from tests.conftest import TINY_TRAIN_FLAGS, localhost_cluster, start_workers
 from tfpose.training import run as run_lib
 from tfpose.training.trainer import WorkdirError, history_rows
 
-TINY_FLAGS = [
-    "--model=recurrent_tiny",
-    "--input_size=32",
-    "--width_multiplier=0.125",
-    "--num_passes=1",
-    "--batch_size=4",
-    "--schedule_unit=steps",
-    "--optimizer=adam",
-    "--learning_rates=1e-3",
-    "--log_every=1",
-    "--val_split=",
-]
+TINY_FLAGS = [*TINY_TRAIN_FLAGS, "--val_split="]
 STEPS = 40
 CHECKPOINT_EVERY = 4
 
@@ -211,38 +199,23 @@ def test_a_row_cut_by_a_kill_is_dropped_on_resume(synthetic_records, tmp_path):
     assert [int(r["step"]) for r in history_rows(str(tmp_path))] == [2, 4, 6]
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
 def _workers(records, workdir, steps, cluster):
-    processes = []
-    for index in range(2):
-        tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-        processes.append(
-            subprocess.Popen(
-                _command(
-                    records,
-                    workdir,
-                    "--strategy=multi_worker",
-                    f"--stages=joint:{steps}",
-                    f"--checkpoint_every={CHECKPOINT_EVERY}",
-                ),
-                env={**ENV, "TF_CONFIG": json.dumps(tf_config)},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
-    return processes
+    return start_workers(
+        _command(
+            records,
+            workdir,
+            "--strategy=multi_worker",
+            f"--stages=joint:{steps}",
+            f"--checkpoint_every={CHECKPOINT_EVERY}",
+        ),
+        cluster,
+    )
 
 
 def test_multi_worker_peer_killed_then_all_restarted(synthetic_records, tmp_path):
     """One of two workers is SIGKILLed mid-run: the survivor stops with a clear error (no hang,
     no traceback), and restarting both commands resumes from the chief's last checkpoint."""
-    cluster = {"worker": [f"localhost:{_free_port()}", f"localhost:{_free_port()}"]}
+    cluster = localhost_cluster()
     chief, worker = _workers(synthetic_records, tmp_path, 400, cluster)
     deadline = time.time() + 240
     while time.time() < deadline and chief.poll() is None:

@@ -1,7 +1,6 @@
 """Training: outputs, resume after a kill, NaN handling, readable flag errors."""
 
 import json
-import os
 import pathlib
 import signal
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 import tfpose.models  # noqa: F401  (registers the model classes for load_model)
+from tests.conftest import SUBPROCESS_ENV, TINY_TRAIN_FLAGS, localhost_cluster, start_workers
 from tfpose import losses
 from tfpose.data import pipeline
 from tfpose.data.conversion import convert
@@ -30,7 +30,7 @@ from tfpose.training.trainer import (
 )
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+ENV = SUBPROCESS_ENV
 
 TINY = dict(
     model="recurrent_tiny",
@@ -46,18 +46,7 @@ TINY = dict(
     val_examples=8,
     verbose=False,
 )
-TINY_FLAGS = [
-    "--model=recurrent_tiny",
-    "--input_size=32",
-    "--width_multiplier=0.125",
-    "--num_passes=1",
-    "--batch_size=4",
-    "--schedule_unit=steps",
-    "--optimizer=adam",
-    "--learning_rates=1e-3",
-    "--log_every=1",
-    "--val_examples=8",
-]
+TINY_FLAGS = [*TINY_TRAIN_FLAGS, "--val_examples=8"]
 
 
 @pytest.fixture(scope="module")
@@ -343,40 +332,20 @@ def test_end_to_end_flag_collapses_stages(records, tmp_path):
     assert summary["steps"] == 3 and {r["stage"] for r in rows} == {"joint"}
 
 
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("localhost", 0))
-        return s.getsockname()[1]
-
-
 def test_multi_worker_on_localhost_agrees_on_weights(records, tmp_path):
-    ports = [_free_port(), _free_port()]
-    cluster = {"worker": [f"localhost:{p}" for p in ports]}
-    processes = []
-    for index in range(2):
-        tf_config = {"cluster": cluster, "task": {"type": "worker", "index": index}}
-        processes.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "tfpose.train",
-                    f"--records={records}",
-                    f"--workdir={tmp_path}",
-                    "--strategy=multi_worker",
-                    "--stages=joint:3",
-                    "--checkpoint_every=3",
-                    "--val_split=",
-                    *TINY_FLAGS,
-                ],
-                env={**ENV, "TF_CONFIG": json.dumps(tf_config)},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-        )
+    command = [
+        sys.executable,
+        "-m",
+        "tfpose.train",
+        f"--records={records}",
+        f"--workdir={tmp_path}",
+        "--strategy=multi_worker",
+        "--stages=joint:3",
+        "--checkpoint_every=3",
+        "--val_split=",
+        *TINY_FLAGS,
+    ]
+    processes = start_workers(command, localhost_cluster())
     for p in processes:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-3000:]
