@@ -18,7 +18,7 @@ Command (as run for docs/benchmarks.md)::
 
     python -m tfpose.data.convert --dataset=lspet --data_dir=../shared/data/lspet \
         --output_dir=/tmp/lspet_records
-    python -m benchmarks.pipeline --records=/tmp/lspet_records --workers=2 --num_examples=600 \
+    python -m benchmarks.pipeline --records=/tmp/lspet_records --workers=2 --num_examples=1200 \
         --repeats=5 --output_json=/tmp/pipeline_benchmark.json
     # Where tfpose's time goes (adds a "profile" entry per setting):
     python -m benchmarks.pipeline --records=/tmp/lspet_records --repeats=1 --profile \
@@ -63,7 +63,7 @@ _PROFILE = flags.DEFINE_boolean(
 _COMPARE_WARPS = flags.DEFINE_boolean(
     "compare_warps",
     False,
-    "Also time decode + random crop + warp with the projective and the compiled warp, "
+    "Also time decode + random crop + warp with each warp method (projective, compiled, fast), "
     "alternating (JSON 'warp_comparison').",
 )
 _MAX_RECORDS = flags.DEFINE_integer(
@@ -443,22 +443,33 @@ def tfpose_throughput(files, skeleton, config, batch_size, num_examples, workers
     return num_batches * batch_size / (time.perf_counter() - start)
 
 
-def _map_throughput(files, fn, workers: int, count: int) -> float:
-    """Examples/s of ``fn(index, serialized)`` mapped over the records on ``workers`` threads,
-    after a warm-up of 40 examples."""
+def _map_throughput(files, fn, workers: int, count: int, batch_size: int = 20) -> float:
+    """Examples/s of ``fn(index, serialized)`` mapped over the records on ``workers`` threads
+    and batched (so that Python's per-element iteration cost does not hide the map's), after
+    a warm-up of two batches."""
     import tensorflow as tf
 
     options = tf.data.Options()
     options.threading.private_threadpool_size = workers
+    options.threading.max_intra_op_parallelism = 1  # as build_dataset
+
+    def batchable(index, serialized):
+        # An image not yet warped has its own size; its shape still needs the decoded pixels.
+        example = dict(fn(index, serialized))
+        if "image" in example and not example["image"].shape.is_fully_defined():
+            example["image"] = tf.shape(example["image"])
+        return example
+
     source = tf.data.TFRecordDataset(files).repeat().enumerate()
-    dataset = source.map(fn, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-    iterator = iter(dataset.prefetch(8).with_options(options))
-    for _ in range(40):
+    dataset = source.map(batchable, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    iterator = iter(dataset.batch(batch_size).prefetch(2).with_options(options))
+    for _ in range(2):
         next(iterator)
+    batches = max(1, count // batch_size)
     start = time.perf_counter()
-    for _ in range(count):
+    for _ in range(batches):
         next(iterator)
-    return count / (time.perf_counter() - start)
+    return batches * batch_size / (time.perf_counter() - start)
 
 
 def stage_profile(files, skeleton, config, workers: int, num_examples: int) -> dict[str, Any]:
@@ -482,7 +493,7 @@ def stage_profile(files, skeleton, config, workers: int, num_examples: int) -> d
                     e, seed=seed, input_size=size, crop=crop, augmentation=aug
                 )
             if stage >= 3:
-                e = transforms.warp_crop(e, input_size=size, fill=crop.fill, compiled=True)
+                e = transforms.warp_crop(e, input_size=size, fill=crop.fill, method="fast")
             if stage >= 4:
                 e = transforms.transform_keypoints(
                     e, flip_permutation=skeleton.flip_permutation, input_size=size
@@ -524,6 +535,15 @@ def stage_profile(files, skeleton, config, workers: int, num_examples: int) -> d
     for _ in range(200):
         compiled()
     profile["warp_ms_tensorflow_compiled"] = round((time.perf_counter() - start) / 200 * 1e3, 3)
+    upright = transforms.crop_affine([100.0, 75.0], 0.8, 0.0, False, size, crop.box_scale)
+    axis_aligned = tf.function(
+        lambda: transforms.warp_image_axis_aligned(tf.constant(image), upright, size, crop.fill)
+    )
+    axis_aligned()
+    start = time.perf_counter()
+    for _ in range(200):
+        axis_aligned()
+    profile["warp_ms_tensorflow_axis_aligned"] = round((time.perf_counter() - start) / 200 * 1e3, 3)
     matrix = affine.numpy().astype(np.float64)
     start = time.perf_counter()
     for _ in range(200):
@@ -540,8 +560,9 @@ def stage_profile(files, skeleton, config, workers: int, num_examples: int) -> d
 
 
 def warp_comparison(files, skeleton, config, workers, num_examples, repeats) -> dict[str, Any]:
-    """Examples/s of parse + decode + random crop + warp, with ``ImageProjectiveTransformV3``
-    and with the XLA-compiled warp, alternating; and without any warp, for reference."""
+    """Examples/s of parse + decode + random crop + warp with each warp method
+    (``ImageProjectiveTransformV3``, the XLA-compiled warp and the pipeline's "fast" choice per
+    crop), alternating; and without any warp, for reference."""
     import tensorflow as tf
 
     from tfpose.data import transforms
@@ -557,15 +578,14 @@ def warp_comparison(files, skeleton, config, workers, num_examples, repeats) -> 
                 e, seed=seed, input_size=size, crop=crop, augmentation=aug
             )
             if warp != "none":
-                compiled = warp == "compiled"
-                e = transforms.warp_crop(e, input_size=size, fill=crop.fill, compiled=compiled)
+                e = transforms.warp_crop(e, input_size=size, fill=crop.fill, method=warp)
             return e
 
         return fn
 
     # The first pass compiles every image-size bucket once.
     _map_throughput(files, make("compiled"), workers, 3 * num_examples)
-    runs: dict[str, list[float]] = {"none": [], "projective": [], "compiled": []}
+    runs: dict[str, list[float]] = {"none": [], "projective": [], "compiled": [], "fast": []}
     for _ in range(repeats):
         for warp in runs:
             runs[warp].append(round(_map_throughput(files, make(warp), workers, num_examples), 1))
@@ -612,8 +632,8 @@ def run(
     }
     for name in settings:
         config, batch_size = configs[name], BATCH_SIZES[name]
-        # The first pass compiles the XLA crop warp once per image-size bucket (about 0.4 s
-        # each, once per process); it is reported on its own, and the timed runs follow it.
+        # The first pass (autotuning from cold, and any one-off compilation) is reported on
+        # its own; the timed runs follow it.
         first_pass = tfpose_throughput(files, skeleton, config, batch_size, num_examples, workers)
         # Alternate the two sides so that a change in machine load hits both.
         ours_runs, theirs_runs = [], []

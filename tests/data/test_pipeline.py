@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tests.conftest import import_cli
 from tfpose.data import pipeline, records, transforms
-from tfpose.data.example import PoseExample
+from tfpose.data.example import PoseExample, parse_example
 from tfpose.skeletons import LSP, MPII
 
 HEIGHT, WIDTH = 96, 128
@@ -170,6 +170,27 @@ def test_evaluation_is_deterministic_ordered_and_complete(record_dir):
             np.broadcast_to(centre_crop["affine"].numpy(), batch["affine"].shape),
             atol=1e-4,
         )
+
+
+def test_batched_parse_equals_single_parse_and_names_a_bad_record():
+    rng = np.random.default_rng(3)
+    people = [_person(i, rng) for i in range(4)]
+    serialized = [p.serialize() for p in people]
+    batch = parse_example(tf.constant(serialized), LSP.num_keypoints)
+    for i, record in enumerate(serialized):
+        single = parse_example(tf.constant(record), LSP.num_keypoints)
+        assert set(single) == set(batch)
+        for key, value in single.items():
+            np.testing.assert_array_equal(batch[key][i].numpy(), value.numpy(), err_msg=key)
+    people[2].scale = -1.0  # the conversion would refuse it; damaged records carry it
+    people[3].keypoints[0] = np.nan
+    damaged = tf.constant([p.serialize() for p in people])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="person2.*scale must be"):
+        parse_example(damaged, LSP.num_keypoints)
+    parsed = tf.function(lambda s: parse_example(s, LSP.num_keypoints)["scale"])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="person2.*scale must be"):
+        parsed(damaged)
+    np.testing.assert_array_equal(parsed(tf.constant(serialized[:2])), np.float32([0.4, 0.4]))
 
 
 def test_keypoints_map_back_to_image_pixels(record_dir):

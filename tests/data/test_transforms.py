@@ -53,27 +53,61 @@ def test_dot_at_keypoint_lands_at_transformed_keypoint(scale, rotation, flip, si
         assert np.linalg.norm(_centroid(crop[..., 0], target) - target) < 1.0
 
 
+FAST_WARPS = {
+    "compiled": transforms.warp_image_compiled,
+    "fast": transforms.warp_image_fast,
+    "axis_aligned": transforms.warp_image_axis_aligned,
+}
+
+
+WARP_CASES = [  # height, width, scale, rotation, flip, size
+    (50, 70, 0.2, 25.0, True, 48),
+    (31, 17, 0.25, -60.0, False, 40),
+    (64, 64, 0.5, 0.0, False, 32),
+    (45, 80, 0.17, 0.0, True, 36),
+    (90, 30, 0.6, 0.0, False, 33),
+]
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+@pytest.mark.parametrize("fill", [128.0, 0.5])
 @pytest.mark.parametrize(
-    "height, width, scale, rotation, flip, size",
-    [
-        (50, 70, 0.2, 25.0, True, 48),
-        (31, 17, 0.25, -60.0, False, 40),
-        (64, 64, 0.5, 0.0, False, 32),
+    "warp, height, width, scale, rotation, flip, size",
+    [  # the axis-aligned warp is only defined without rotation
+        (warp, *case)
+        for warp in sorted(FAST_WARPS)
+        for case in WARP_CASES
+        if warp != "axis_aligned" or case[3] == 0.0
     ],
 )
-def test_compiled_warp_equals_projective_warp(dtype, height, width, scale, rotation, flip, size):
-    # Crops that reach past every image border, so the fill taps are compared too.
+def test_fast_warps_equal_projective_warp(
+    warp, dtype, fill, height, width, scale, rotation, flip, size
+):
+    # Crops that reach past every image border (the window is shifted by a fraction of a
+    # pixel), so the fill taps and the blend at the border are compared too.
     rng = np.random.default_rng(height)
     image = rng.uniform(0, 255, (height, width, 3)).astype(dtype)
     affine = transforms.crop_affine(
         [width / 2 + 3.3, height / 2 - 2.1], scale, rotation, flip, size, box_scale=1.5
     )
-    expected = transforms.warp_image(image.astype(np.float32), affine, size, fill=128.0).numpy()
-    ours = transforms.warp_image_compiled(tf.constant(image), affine, size, fill=128.0).numpy()
+    affine = transforms.translate_affine(affine, tf.constant([-0.37, 1.61]))
+    expected = transforms.warp_image(image.astype(np.float32), affine, size, fill=fill).numpy()
+    ours = FAST_WARPS[warp](tf.constant(image), affine, size, fill=fill).numpy()
     assert ours.shape == expected.shape and ours.dtype == np.float32
-    assert (ours == 128.0).any() and (ours != 128.0).any()
+    assert (ours == np.float32(fill)).any() and (ours != np.float32(fill)).any()
     np.testing.assert_allclose(ours, expected, atol=0.05)
+
+
+def test_fast_warp_picks_the_kernel_by_rotation():
+    upright = transforms.crop_affine([30.0, 20.0], 0.3, 0.0, True, 32)
+    tilted = transforms.crop_affine([30.0, 20.0], 0.3, 10.0, True, 32)
+    assert bool(transforms.is_axis_aligned(upright))
+    assert not bool(transforms.is_axis_aligned(tilted))
+    # The axis-aligned kernel applied to a rotated crop is wrong: the fast warp must not use it.
+    image = tf.constant(np.random.default_rng(0).uniform(0, 255, (40, 60, 3)), tf.float32)
+    expected = transforms.warp_image(image, tilted, 32)
+    assert np.abs(transforms.warp_image_axis_aligned(image, tilted, 32) - expected).max() > 10
+    np.testing.assert_allclose(transforms.warp_image_fast(image, tilted, 32), expected, atol=0.05)
 
 
 def test_compiled_warp_length_buckets_cover_and_bound_the_image():
@@ -252,7 +286,10 @@ OPS = {
     "center_crop_affine": lambda e: transforms.center_crop_affine(e, input_size=32, crop=CROP),
     "warp_crop": lambda e: transforms.warp_crop(_prepared(e), input_size=32, fill=128.0),
     "warp_crop_compiled": lambda e: transforms.warp_crop(
-        _prepared(e), input_size=32, fill=128.0, compiled=True
+        _prepared(e), input_size=32, fill=128.0, method="compiled"
+    ),
+    "warp_crop_fast": lambda e: transforms.warp_crop(
+        _prepared(e), input_size=32, fill=128.0, method="fast"
     ),
     "transform_keypoints": lambda e: transforms.transform_keypoints(
         _prepared(e), flip_permutation=LSP.flip_permutation, input_size=32

@@ -168,10 +168,12 @@ def feature_spec(num_keypoints: int) -> dict[str, tf.io.FixedLenFeature]:
 def parse_example(
     serialized: tf.Tensor, num_keypoints: int, validate: bool = True
 ) -> dict[str, tf.Tensor]:
-    """Parses one serialized record into a dict of tensors (graph-compatible).
+    """Parses one serialized record, or a batch of them, into a dict of tensors
+    (graph-compatible).
 
     Args:
-      serialized: scalar ``tf.string``, one record.
+      serialized: ``tf.string``, one record (scalar) or a batch [B]. A batch is parsed and
+        checked with one op each instead of one per record, which the training pipeline uses.
       num_keypoints: K of the record's skeleton (from the manifest).
       validate: check what :meth:`PoseExample.validate` checks at conversion (finite annotated
         keypoints within one image size of the image, finite centre, positive finite scale,
@@ -183,10 +185,14 @@ def parse_example(
       ``image_bytes`` string, ``image_format`` string, ``image_size`` int32 [2] (height, width),
       ``image_id`` string, ``keypoints`` float32 [K, 2], ``visibility`` int32 [K],
       ``center`` float32 [2], ``scale`` float32, ``head_box`` float32 [4],
-      ``has_head_box`` bool, ``occlusion_labelled`` bool, ``dataset`` string, ``skeleton`` string.
+      ``has_head_box`` bool, ``occlusion_labelled`` bool, ``dataset`` string, ``skeleton`` string;
+      each with a leading [B] for a batch.
     """
+    serialized = tf.convert_to_tensor(serialized, tf.string)
+    batched = serialized.shape.rank == 1
+    parse = tf.io.parse_example if batched else tf.io.parse_single_example
     try:
-        f = tf.io.parse_single_example(serialized, feature_spec(num_keypoints))
+        f = parse(serialized, feature_spec(num_keypoints))
     except UnicodeDecodeError:
         # Eager only: TensorFlow quotes the bytes in its parse error, then fails to decode it.
         raise tf.errors.InvalidArgumentError(
@@ -197,9 +203,9 @@ def parse_example(
     return {
         "image_bytes": f["image/encoded"],
         "image_format": f["image/format"],
-        "image_size": tf.cast(tf.stack([f["image/height"], f["image/width"]]), tf.int32),
+        "image_size": tf.cast(tf.stack([f["image/height"], f["image/width"]], -1), tf.int32),
         "image_id": f["image/id"],
-        "keypoints": tf.reshape(f["person/keypoints"], [num_keypoints, 2]),
+        "keypoints": tf.reshape(f["person/keypoints"], [-1, num_keypoints, 2][1 - batched :]),
         "visibility": tf.cast(f["person/visibility"], tf.int32),
         "center": f["person/center"],
         "scale": f["person/scale"],
@@ -212,33 +218,41 @@ def parse_example(
 
 
 def _checked(f: dict[str, tf.Tensor], num_keypoints: int) -> dict[str, tf.Tensor]:
-    keypoints = tf.reshape(f["person/keypoints"], [num_keypoints, 2])
+    """``f`` with an assertion that every record (scalar fields, or a batch [B]) is sound."""
+    batch_shape = tf.shape(f["person/scale"])
+    keypoints = tf.reshape(f["person/keypoints"], tf.concat([batch_shape, [num_keypoints, 2]], 0))
     annotated = f["person/visibility"] > 0
     height = tf.cast(f["image/height"], tf.float32)
     width = tf.cast(f["image/width"], tf.float32)
     scale = f["person/scale"]
     finite = tf.reduce_all(tf.math.is_finite(keypoints), axis=-1)
-    near = _near_image(tf.where(finite[:, None], keypoints, 0.0), width, height)
+    near = _near_image(
+        tf.where(finite[..., None], keypoints, 0.0), width[..., None], height[..., None]
+    )
     checks = {
-        "keypoints of annotated joints are NaN or inf": tf.reduce_all(finite | ~annotated),
+        "keypoints of annotated joints are NaN or inf": tf.reduce_all(finite | ~annotated, -1),
         "an annotated keypoint is more than one image size outside the image": tf.reduce_all(
-            near | ~annotated
+            near | ~annotated, -1
         ),
-        "center is NaN or inf": tf.reduce_all(tf.math.is_finite(f["person/center"])),
+        "center is NaN or inf": tf.reduce_all(tf.math.is_finite(f["person/center"]), -1),
         "scale must be a positive finite number": tf.math.is_finite(scale) & (scale > 0),
         "image size must be positive": (height > 0) & (width > 0),
         "visibility values must be 0, 1 or 2": tf.reduce_all(
-            (f["person/visibility"] >= 0) & (f["person/visibility"] <= 2)
+            (f["person/visibility"] >= 0) & (f["person/visibility"] <= 2), -1
         ),
     }
-    passed = tf.stack(list(checks.values()))
+    passed = tf.reshape(tf.stack(list(checks.values()), -1), [-1, len(checks)])  # [B, checks]
     valid = tf.reduce_all(passed)
 
     def message():  # formatted only for a failing record: string ops cost more than the checks
-        reasons = tf.boolean_mask(tf.constant(list(checks)), ~passed)
+        first_bad = tf.argmin(tf.cast(tf.reduce_all(passed, -1), tf.int32))
+        reasons = tf.boolean_mask(tf.constant(list(checks)), ~passed[first_bad])
         return tf.strings.format(
             "record of image {}: {}",
-            (f["image/id"], tf.strings.reduce_join(reasons, separator="; ")),
+            (
+                tf.reshape(f["image/id"], [-1])[first_bad],
+                tf.strings.reduce_join(reasons, separator="; "),
+            ),
         )
 
     text = tf.cond(valid, lambda: tf.constant(""), message)

@@ -161,36 +161,74 @@ def to_crop_coordinates(points: tf.Tensor, stride: int) -> tf.Tensor:
     return stride * (tf.convert_to_tensor(points, tf.float32) + 0.5) - 0.5
 
 
-def _offsets(keypoints: tf.Tensor, heatmap_size: Sequence[int], stride: int):
-    """dx [..., 1, W, K] and dy [..., H, 1, K], heatmap pixels from each keypoint."""
+def _axis_offsets(centres: tf.Tensor, heatmap_size: Sequence[int], stride: int):
+    """dx [..., C, W] and dy [..., C, H]: heatmap pixels from each centre (crop pixels)."""
     height, width = heatmap_size
-    points = to_heatmap_coordinates(keypoints, stride)
-    xs = tf.range(width, dtype=tf.float32)[:, None]  # [W, 1]
-    ys = tf.range(height, dtype=tf.float32)[:, None, None]  # [H, 1, 1]
-    dx = xs - points[..., None, None, :, 0]  # [..., 1, W, K]
-    dy = ys - points[..., None, None, :, 1]  # [..., H, 1, K]
+    points = to_heatmap_coordinates(centres, stride)  # [..., C, 2]
+    dx = tf.range(width, dtype=tf.float32) - points[..., 0:1]
+    dy = tf.range(height, dtype=tf.float32) - points[..., 1:2]
     return dx, dy
 
 
-# ------------------------------------------------------------------------------------------
-# Encoders.
+def _channels_last(maps: tf.Tensor) -> tf.Tensor:
+    """[..., C, H, W] → [..., H, W, C]."""
+    rank = maps.shape.rank
+    return tf.transpose(maps, [*range(rank - 3), rank - 2, rank - 1, rank - 3])
 
 
-def _channel_mask(draw: tf.Tensor | None) -> tf.Tensor | None:
-    """draw bool [..., C] → float [..., 1, 1, C] (None stays None)."""
+def _quadratic_maps(dx, dy, xx, xy, yy, threshold, log_peak=None, binary=False):
+    """Maps of ``q = xx·dx² + xy·dx·dy + yy·dy²``: ``exp(q + log_peak)`` where
+    ``q ≥ threshold`` and 0 elsewhere, or, when ``binary``, 1 where ``q ≥ threshold``.
+
+    All the encoders are this: a Gaussian (isotropic or rotated, truncated) or a disc. The
+    [H, W] grid of ``q`` is one batched matrix product of per-row and per-column features
+    (rows ``[xy·dy, 1, yy·dy²]`` times columns ``[dx, xx·dx², 1]``), so every full-grid op has
+    equal shapes: TensorFlow's CPU kernels for ops that broadcast both operands ([H, 1] with
+    [1, W]) run about 5x slower (docs/benchmarks.md).
+
+    Args:
+      dx: [..., C, W]; dy: [..., C, H] (from :func:`_axis_offsets`).
+      xx, xy, yy: coefficients, broadcastable to [..., C].
+      threshold: float [..., C]; +inf leaves a channel empty.
+      log_peak: log of the peak value, broadcastable to [..., C] (None: 0).
+      binary: return the indicator instead of the exponential.
+
+    Returns:
+      float32 [..., H, W, C].
+    """
+    shape = tf.shape(dx)[:-1]
+    xx, xy, yy = (tf.broadcast_to(tf.cast(v, tf.float32), shape)[..., None] for v in (xx, xy, yy))
+    ones_h, ones_w = tf.ones_like(dy), tf.ones_like(dx)
+    if log_peak is None:
+        log_peak = 0.0
+    offset = tf.broadcast_to(tf.cast(log_peak, tf.float32), shape)[..., None]  # [..., C, 1]
+    rows = tf.stack([xy * dy, ones_h, yy * tf.square(dy) + offset], axis=-1)  # [..., C, H, 3]
+    cols = tf.stack([dx, xx * tf.square(dx), ones_w], axis=-2)  # [..., C, 3, W]
+    exponent = tf.matmul(rows, cols)  # [..., C, H, W], q + log_peak
+    limit = tf.broadcast_to(threshold, shape)[..., None, None] + offset[..., None]
+    inside = tf.cast(exponent >= limit, tf.float32)
+    return _channels_last(inside if binary else tf.exp(exponent) * inside)
+
+
+def _channel_threshold(threshold: tf.Tensor, draw: tf.Tensor | None) -> tf.Tensor:
+    """The encoders' threshold per channel, +inf for channels not drawn."""
     if draw is None:
-        return None
-    return tf.cast(draw, tf.float32)[..., None, None, :]
+        return threshold
+    return tf.where(draw, threshold, float("inf"))
 
 
 def _per_channel(value: float | tf.Tensor, keypoints: tf.Tensor) -> tf.Tensor:
-    """A number, [...] or [..., K] → float [..., 1, 1, K] or a scalar."""
+    """A number, [...] or [..., K] → float [..., K]-broadcastable (scalars stay scalars)."""
     value = tf.convert_to_tensor(value, tf.float32)
     if value.shape.rank == 0:
         return value
     if value.shape.rank < keypoints.shape.rank - 1:
         value = value[..., None]  # per example → per keypoint
-    return value[..., None, None, :]
+    return value
+
+
+# ------------------------------------------------------------------------------------------
+# Encoders.
 
 
 def gaussian_heatmaps(
@@ -205,15 +243,14 @@ def gaussian_heatmaps(
     """Truncated isotropic Gaussians.
 
     Each map is ``amplitude · exp(−d² / 2σ²)`` within ``d ≤ truncate · σ`` of the keypoint and
-    exactly 0 beyond. The exponential is separable, so a map costs an outer product, a
-    comparison and a select rather than a full-grid ``exp``.
+    exactly 0 beyond.
 
     Args:
       keypoints: float [..., K, 2], crop pixels.
       sigma: standard deviation in heatmap pixels, a number or float [...] / [..., K].
       heatmap_size: (H, W).
       stride: crop pixels per heatmap pixel.
-      amplitude: peak value.
+      amplitude: peak value (> 0).
       truncate: zero beyond ``truncate · sigma``.
       draw: optional bool [..., K]; channels where it is False are all zero.
 
@@ -222,17 +259,13 @@ def gaussian_heatmaps(
     """
     keypoints = tf.convert_to_tensor(keypoints, tf.float32)
     sigma = _per_channel(sigma, keypoints)
-    dx, dy = _offsets(keypoints, heatmap_size, stride)
-    inv = -1.0 / (2.0 * tf.square(sigma))
-    dx2, dy2 = tf.square(dx), tf.square(dy)
-    gx = amplitude * tf.exp(dx2 * inv)  # [..., 1, W, K]
-    gy = tf.exp(dy2 * inv)  # [..., H, 1, K]
-    # d² <= (truncate·σ)²  ⇔  dx² <= (truncate·σ)² − dy²; undrawn channels get no room at all.
-    room = tf.square(truncate * sigma) - dy2
-    mask = _channel_mask(draw)
-    if mask is not None:
-        room = tf.where(mask > 0, room, -1.0)
-    return tf.where(dx2 <= room, gx * gy, 0.0)
+    dx, dy = _axis_offsets(keypoints, heatmap_size, stride)
+    coefficient = -0.5 / tf.square(sigma)
+    threshold = _channel_threshold(
+        tf.fill(tf.shape(keypoints)[:-1], -0.5 * truncate * truncate), draw
+    )
+    log_peak = tf.math.log(tf.cast(amplitude, tf.float32))
+    return _quadratic_maps(dx, dy, coefficient, 0.0, coefficient, threshold, log_peak)
 
 
 def disc_heatmaps(
@@ -256,13 +289,18 @@ def disc_heatmaps(
     """
     keypoints = tf.convert_to_tensor(keypoints, tf.float32)
     radius = _per_channel(radius, keypoints) / stride
-    dx, dy = _offsets(keypoints, heatmap_size, stride)
-    # dx² <= r² − dy², with r² pushed below zero for channels that are not drawn.
-    room = tf.square(radius) - tf.square(dy)
-    mask = _channel_mask(draw)
-    if mask is not None:
-        room = tf.where(mask > 0, room, -1.0)
-    return tf.cast(tf.square(dx) <= room, tf.float32)
+    dx, dy = _axis_offsets(keypoints, heatmap_size, stride)  # [..., K, W], [..., K, H]
+    # dx² ≤ r² − dy², with r² pushed below zero for channels that are not drawn. A single
+    # compare of [H, 1, K] against [1, W, K] measured faster here than the matrix-product path
+    # of the Gaussians (docs/benchmarks.md): there is no exponential to share it with.
+    room = tf.square(radius)[..., None] - tf.square(dy)
+    if draw is not None:
+        room = tf.where(draw[..., None], room, -1.0)
+    rank = dx.shape.rank
+    last = [*range(rank - 2), rank - 1, rank - 2]  # [..., K, n] → [..., n, K]
+    room = tf.transpose(room, last)[..., :, None, :]  # [..., H, 1, K]
+    dx2 = tf.transpose(tf.square(dx), last)[..., None, :, :]  # [..., 1, W, K]
+    return tf.cast(dx2 <= room, tf.float32)
 
 
 def limb_heatmaps(
@@ -285,7 +323,7 @@ def limb_heatmaps(
       stride: crop pixels per heatmap pixel.
       sigma_along: standard deviation along the limb, fraction of its length.
       sigma_across: standard deviation across the limb, fraction of its length.
-      amplitude: peak value.
+      amplitude: peak value (> 0).
       truncate: zero beyond this Mahalanobis distance.
       draw: optional bool [..., L]; channels where it is False are all zero.
 
@@ -301,16 +339,17 @@ def limb_heatmaps(
     direction = tf.math.divide_no_nan(delta, length[..., None])
     # A zero-length limb has no direction; any unit vector will do.
     direction = tf.where(length[..., None] > 0, direction, tf.constant([1.0, 0.0]))
-    s_along = tf.maximum(sigma_along * length, MIN_LIMB_SIGMA)[..., None, None, :]
-    s_across = tf.maximum(sigma_across * length, MIN_LIMB_SIGMA)[..., None, None, :]
-    dx, dy = _offsets(midpoint, heatmap_size, stride)  # [..., 1, W, L], [..., H, 1, L]
-    ux = direction[..., None, None, :, 0]
-    uy = direction[..., None, None, :, 1]
-    along = (dx * ux + dy * uy) / s_along
-    across = (dy * ux - dx * uy) / s_across
-    mahalanobis2 = tf.square(along) + tf.square(across)
-    peak = amplitude if draw is None else amplitude * _channel_mask(draw)
-    return tf.where(mahalanobis2 <= truncate * truncate, peak * tf.exp(-0.5 * mahalanobis2), 0.0)
+    inv_along2 = 1.0 / tf.square(tf.maximum(sigma_along * length, MIN_LIMB_SIGMA))
+    inv_across2 = 1.0 / tf.square(tf.maximum(sigma_across * length, MIN_LIMB_SIGMA))
+    ux, uy = direction[..., 0], direction[..., 1]
+    # −½ (along² + across²), along = (dx, dy)·u / σ_along, across = (dy, −dx)·u / σ_across.
+    xx = -0.5 * (tf.square(ux) * inv_along2 + tf.square(uy) * inv_across2)
+    yy = -0.5 * (tf.square(uy) * inv_along2 + tf.square(ux) * inv_across2)
+    xy = -(ux * uy) * (inv_along2 - inv_across2)
+    dx, dy = _axis_offsets(midpoint, heatmap_size, stride)
+    threshold = _channel_threshold(tf.fill(tf.shape(length), -0.5 * truncate * truncate), draw)
+    log_peak = tf.math.log(tf.cast(amplitude, tf.float32))
+    return _quadratic_maps(dx, dy, xx, xy, yy, threshold, log_peak)
 
 
 # ------------------------------------------------------------------------------------------
