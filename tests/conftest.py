@@ -57,6 +57,7 @@ CLI_MODULES = (
     "benchmarks.training_speed",
     "benchmarks.inference_speed",
     "benchmarks.scaling",
+    "benchmarks.left_right",
 )
 
 

@@ -1,0 +1,132 @@
+r"""How much of a model's PCKh error is left/right confusion.
+
+Reads a split of pose records and a COCO keypoint-results file of predictions for it (what
+``python -m tfpose.evaluate --output_dir=DIR`` writes as ``DIR/keypoint_results.json``) and
+reports PCKh@0.5 over the annotated joints (all joints pooled, MPII head-box reference)
+
+* as predicted,
+* with each person's predictions mirrored (every left joint swapped with its right partner)
+  when that scores more of its joints: the upper bound if the model's only mistake were which
+  way the person faces,
+* per left/right pair, how often both joints of the pair miss as labelled but both hit when
+  swapped.
+
+Command (the README's main job writes the inputs)::
+
+    python -m benchmarks.left_right --records=data/synthetic --split=test \
+        --predictions=runs/quickstart/eval/keypoint_results.json --output_json=/tmp/lr.json
+
+This is an analysis, not a metric of any paper: docs/training.md uses it to explain the
+quickstart's per-joint results.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+from absl import app, flags
+
+_RECORDS = flags.DEFINE_string("records", None, "Manifest directory of the records.")
+_SPLIT = flags.DEFINE_string("split", "test", "Manifest split the predictions are for.")
+_PREDICTIONS = flags.DEFINE_string("predictions", None, "COCO keypoint-results .json file.")
+_OUTPUT_JSON = flags.DEFINE_string("output_json", None, "Optional: where to write the results.")
+_THRESHOLD = flags.DEFINE_float("threshold", 0.5, "PCKh threshold (head-box units).")
+
+
+def load_ground_truth(records: str, split: str):
+    """image ids, keypoints [N, K, 2], visibility [N, K], head boxes [N, 4] and the skeleton."""
+    import tensorflow as tf
+
+    from tfpose.data.example import parse_example
+    from tfpose.data.records import Manifest
+    from tfpose.skeletons import get_skeleton
+
+    manifest = Manifest.load(records)
+    skeleton = get_skeleton(manifest.skeleton)
+    dataset = tf.data.TFRecordDataset(manifest.files(split)).batch(256)
+    parts = [parse_example(batch, skeleton.num_keypoints) for batch in dataset]
+    ids = [i.decode() for p in parts for i in p["image_id"].numpy()]
+    keypoints = np.concatenate([p["keypoints"].numpy() for p in parts])
+    visibility = np.concatenate([p["visibility"].numpy() for p in parts])
+    head_boxes = np.concatenate([p["head_box"].numpy() for p in parts])
+    return ids, keypoints, visibility, head_boxes, skeleton
+
+
+def load_predictions(path: str, ids: list[str], num_keypoints: int) -> np.ndarray:
+    """[N, K, 2] predictions in the order of ``ids`` (one result per image)."""
+    with open(path) as f:
+        results = json.load(f)
+    by_id = {r["image_id"]: np.asarray(r["keypoints"], np.float64).reshape(-1, 3) for r in results}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise SystemExit(
+            f"{path}: no prediction for {len(missing)} of the {len(ids)} people of the split "
+            f"(first: {missing[0]}); predict the same split the records hold"
+        )
+    predictions = np.stack([by_id[i] for i in ids])
+    if predictions.shape[1] != num_keypoints:
+        raise SystemExit(
+            f"{path}: {predictions.shape[1]} keypoints per person, the records have {num_keypoints}"
+        )
+    return predictions[..., :2]
+
+
+def analyse(pred, gt, visibility, head_boxes, flip_permutation, threshold) -> dict:
+    from tfpose.evaluation import metrics
+
+    reference = metrics.head_box_reference(head_boxes)
+    mask = metrics.valid_mask(visibility, reference)
+    flip = np.asarray(flip_permutation)
+
+    def hits(points):
+        distances = metrics.normalized_distances(points, gt, reference)
+        return metrics.pck_hits(distances, threshold, inclusive=True) & mask
+
+    as_is = hits(pred)
+    mirrored = hits(pred[:, flip])
+    better = mirrored.sum(1) > as_is.sum(1)
+    best = np.where(better[:, None], mirrored, as_is)
+    pairs = {}
+    for left in range(len(flip)):
+        right = int(flip[left])
+        if right <= left:
+            continue
+        both = mask[:, left] & mask[:, right]
+        swapped = both & ~as_is[:, left] & ~as_is[:, right] & mirrored[:, left] & mirrored[:, right]
+        pairs[f"{left}-{right}"] = round(100.0 * swapped.sum() / max(both.sum(), 1), 2)
+    total = mask.sum()
+    return {
+        "people": int(len(gt)),
+        "joints": int(total),
+        "pckh_as_predicted": round(100.0 * as_is.sum() / total, 2),
+        "pckh_mirrored_where_better": round(100.0 * best.sum() / total, 2),
+        "people_better_mirrored_percent": round(100.0 * better.mean(), 2),
+        "pair_swapped_percent": pairs,
+    }
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    if not _RECORDS.value or not _PREDICTIONS.value:
+        raise app.UsageError("--records and --predictions are required")
+    ids, gt, visibility, head_boxes, skeleton = load_ground_truth(_RECORDS.value, _SPLIT.value)
+    pred = load_predictions(_PREDICTIONS.value, ids, skeleton.num_keypoints)
+    result = analyse(pred, gt, visibility, head_boxes, skeleton.flip_permutation, _THRESHOLD.value)
+    names = skeleton.joint_names
+    result["pair_swapped_percent"] = {
+        f"{names[int(a)]}/{names[int(b)]}": v
+        for (a, b), v in (
+            (key.split("-"), value) for key, value in result["pair_swapped_percent"].items()
+        )
+    }
+    result["command"] = " ".join(["python -m benchmarks.left_right"] + sys.argv[1:])
+    print(json.dumps(result, indent=2))
+    if _OUTPUT_JSON.value:
+        with open(_OUTPUT_JSON.value, "w") as f:
+            json.dump(result, f, indent=2)
+
+
+if __name__ == "__main__":
+    app.run(main)
