@@ -85,9 +85,9 @@ _OCCLUSION_MODE = flags.DEFINE_enum(
 _CROP = flags.DEFINE_enum(
     "crop_convention",
     None,
-    ["bulat", "belagiannis"],
-    "Person crop: 'bulat' (200·scale box) or 'belagiannis' (300·scale box, random crop, grey "
-    "padding); default: the model family's paper.",
+    ["bulat", "belagiannis", "wide"],
+    "Person crop: 'bulat' (200·scale box), 'belagiannis' (300·scale box, random crop, grey "
+    "padding) or 'wide' (250·scale box, as most MPII code); default: the model family's paper.",
 )
 _SCALE_RANGE = flags.DEFINE_list("scale_range", ["0.7", "1.3"], "Random scale range.")
 _SCALE_PROB = flags.DEFINE_float("scale_probability", 0.5, "Probability of a random scale.")
@@ -135,7 +135,10 @@ _REGRESSION_WEIGHT = flags.DEFINE_float("regression_weight", 1.0, "Cascades: reg
 
 # Hardware.
 _PRECISION = flags.DEFINE_enum(
-    "mixed_precision", "float32", ["float32", "mixed_float16", "mixed_bfloat16"], "Dtype policy."
+    "mixed_precision",
+    "float32",
+    ["float32", "mixed_float16", "mixed_bfloat16", "auto"],
+    "Dtype policy; 'auto' = mixed_bfloat16 where the GPU or CPU computes bfloat16 natively.",
 )
 _XLA = flags.DEFINE_bool("xla", False, "Compile the train step with XLA.")
 _STRATEGY = flags.DEFINE_enum(

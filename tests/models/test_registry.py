@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from tests.models import random_images, randomize_weights
-from tfpose.models import MODEL_PRESETS, MODELS, build_model
+from tfpose.models import MODEL_PRESETS, MODELS, as_float32, build_model
 
 TINY_OVERRIDES = {
     "recurrent_tiny": {"input_size": 32},
@@ -92,3 +92,22 @@ def _all_layers(model):
         yield layer
         if isinstance(layer, keras.Model):
             yield from _all_layers(layer)
+
+
+@pytest.mark.parametrize("name", sorted(TINY_OVERRIDES))
+def test_as_float32_copies_a_mixed_precision_model(name, restore_policy):
+    model = build_model(name, **TINY_OVERRIDES[name], dtype="mixed_bfloat16")
+    randomize_weights(model)
+    copy = as_float32(model)
+    assert copy is not model and copy.get_config()["dtype"] == "float32"
+    convs = [layer for layer in _all_layers(copy) if isinstance(layer, keras.layers.Conv2D)]
+    assert convs and all(layer.compute_dtype == "float32" for layer in convs)
+    for a, b in zip(model.get_weights(), copy.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    images = random_images(model)
+    expected, actual = model(images, training=False), copy(images, training=False)
+    for key in expected:  # bfloat16 keeps 8 bits of mantissa
+        scale = float(np.max(np.abs(actual[key]))) + 1e-6
+        assert float(np.max(np.abs(expected[key] - actual[key]))) < 0.1 * scale
+    float_model = build_model(name, **TINY_OVERRIDES[name], dtype="float32")
+    assert as_float32(float_model) is float_model

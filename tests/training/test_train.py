@@ -215,6 +215,7 @@ def test_tiny_model_loss_decreases_on_a_fixed_batch(records):
         (["--learning_rates=1e-3,1e-4"], "--lr_boundaries needs 1, got 0"),
         (["--model=recurent"], "value should be one of"),
         (["--stages=detector:3"], "the recurrent network has no detector/regressor stages"),
+        (["--mixed_precision=bf16"], "value should be one of"),
     ],
 )
 def test_flag_errors_are_readable(records, tmp_path, flags, message):
@@ -407,3 +408,22 @@ def test_every_config_parses_and_validates():
         assert result["model"] in run_lib.MODELS
         header = (REPO / flagfile).read_text().splitlines()[:6]
         assert any("python -m tfpose.train" in line for line in header), flagfile
+
+
+@pytest.mark.parametrize(
+    "flags_line, expected",
+    [
+        ("fpu sse2 avx2 avx512f avx512_bf16 fma", "mixed_bfloat16"),
+        ("fpu sse2 avx2 amx_bf16 amx_tile", "mixed_bfloat16"),
+        ("fpu sse2 avx2 avx512f fma", "float32"),
+    ],
+)
+def test_auto_precision_follows_native_bfloat16(tmp_path, flags_line, expected):
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a GPU decides instead of the CPU flags")
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags_line}\n")
+    policy, why = run_lib.resolve_precision("auto", cpuinfo=str(cpuinfo))
+    assert policy == expected, why
+    assert run_lib.resolve_precision("auto", cpuinfo=str(tmp_path / "missing"))[0] == "float32"
+    assert run_lib.resolve_precision("mixed_float16", cpuinfo=str(cpuinfo))[0] == "mixed_float16"

@@ -60,7 +60,7 @@ class PipelineConfig:
     Attributes:
       input_size: crop side S in pixels.
       heatmap_stride: crop pixels per heatmap pixel (S must be a multiple).
-      crop_convention: ``"bulat"`` or ``"belagiannis"`` (see
+      crop_convention: ``"bulat"``, ``"belagiannis"`` or ``"wide"`` (see
         :data:`tfpose.data.transforms.CROP_CONVENTIONS`).
       targets: the target heads; their names must be unique.
       occlusion_mode: ``"include"``, ``"ignore"`` or ``"exclude"`` for heads that do not set

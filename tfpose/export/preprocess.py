@@ -206,7 +206,7 @@ def crop_encoded_images(
       images: string [B], JPEG or PNG (validated; bad input raises ``InvalidArgumentError``).
       boxes: float32 [B, 4] regions, rows of −1 = whole image; None = whole images.
       input_size: S.
-      crop_convention: ``"bulat"`` or ``"belagiannis"`` (box scale and fill).
+      crop_convention: a name in ``transforms.CROP_CONVENTIONS`` (box scale and fill).
       normalization: ``"unit"`` or ``"belagiannis"``.
 
     Returns:

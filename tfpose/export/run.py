@@ -24,7 +24,7 @@ from typing import Any
 
 import keras
 
-import tfpose.models  # noqa: F401  (registers the model classes for load_model)
+import tfpose.models  # registers the model classes for load_model; as_float32
 from tfpose.export import examples as examples_lib
 from tfpose.export import onnx, parity, saved_model, tflite
 from tfpose.export.spec import ExportSpec, spec_from_model
@@ -110,7 +110,10 @@ def export(config: ExportConfig, log=print) -> dict[str, Any]:
     if "onnx" in config.formats:
         onnx.require_tf2onnx()
     pipe, skeleton, saved = training_run.saved_pipeline(config.model)
-    model = keras.models.load_model(config.model)
+    trained = keras.models.load_model(config.model)
+    model = tfpose.models.as_float32(trained)
+    if model is not trained:
+        log(f"the model computes in {trained.dtype_policy_name}; exporting a float32 copy")
     spec = spec_from_model(config.model, model, flip_test=config.flip_test)
     version_dir = _prepare_dir(config)
     validation = examples_lib.read_examples(

@@ -35,7 +35,7 @@ class ExportSpec:
       input_size: crop side S.
       heatmap_stride: crop pixels per heatmap pixel of the prediction output.
       heatmap_size: H = W = S / stride.
-      crop_convention: ``bulat`` or ``belagiannis``.
+      crop_convention: a name in ``transforms.CROP_CONVENTIONS``.
       box_scale: region side in units of ``200 · scale`` (see :mod:`tfpose.export.preprocess`).
       margin: the convention's training margin (evaluation crops are ``S / (S + margin)`` of the
         box; informational).

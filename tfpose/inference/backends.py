@@ -41,7 +41,7 @@ class ModelSpec:
       skeleton: keypoint layout of the maps' channels.
       input_size: crop side S.
       heatmap_stride: crop pixels per pixel of the prediction maps.
-      crop_convention: ``"bulat"`` or ``"belagiannis"``.
+      crop_convention: a name in ``transforms.CROP_CONVENTIONS``.
       box_scale: crop side in units of ``200 · scale`` (from the convention).
       fill: value (0–255) of crop pixels outside the image.
       normalization: ``"unit"`` or ``"belagiannis"``.

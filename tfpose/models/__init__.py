@@ -82,9 +82,25 @@ def build_model(name: str, **kwargs) -> keras.Model:
     return MODELS[name](**kwargs)
 
 
+def as_float32(model: keras.Model) -> keras.Model:
+    """``model`` itself when it computes in float32, else a float32 copy with its weights.
+
+    A model trained with ``--mixed_precision=mixed_bfloat16`` (or ``mixed_float16``) keeps
+    float32 variables but computes in 16 bits; TFLite has no bfloat16 convolution, and serving
+    should not depend on the training machine's arithmetic, so export rebuilds it in float32.
+    """
+    policy = getattr(model, "dtype_policy_name", "float32")
+    if policy in (None, "float32"):
+        return model
+    copy = type(model).from_config({**model.get_config(), "dtype": "float32"})
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 __all__ = [
     "MODELS",
     "MODEL_PRESETS",
+    "as_float32",
     "CascadeResNet",
     "CascadeVGG",
     "RecurrentPoseNet",

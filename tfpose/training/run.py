@@ -112,6 +112,10 @@ class RunConfig:
         """Raises ``ValueError`` naming the flag and the problem."""
         if self.model not in MODELS:
             raise ValueError(f"--model={self.model}: unknown; choose one of {sorted(MODELS)}")
+        if self.mixed_precision not in PRECISIONS:
+            raise ValueError(
+                f"--mixed_precision={self.mixed_precision}: choose one of {list(PRECISIONS)}"
+            )
         if self.batch_size <= 0:
             raise ValueError(f"--batch_size must be positive, got {self.batch_size}")
         if len(self.scale_range) != 2 or not 0 < self.scale_range[0] <= self.scale_range[1]:
@@ -388,6 +392,43 @@ def write_flags(config: RunConfig, resolved: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
+
+
+def _cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return set()
+
+
+def resolve_precision(name: str, cpuinfo: str = "/proc/cpuinfo") -> tuple[str, str]:
+    """The Keras dtype policy for ``--mixed_precision=name`` and why.
+
+    ``auto`` picks ``mixed_bfloat16`` where the hardware computes bfloat16 natively — a GPU of
+    compute capability 8.0 or later, or a CPU with AVX512-BF16 or AMX-BF16 (read from
+    ``cpuinfo``) — and ``float32`` everywhere else, where bfloat16 would be emulated and slower.
+    Other names are returned unchanged.
+    """
+    if name != "auto":
+        return name, "as requested"
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = [tf.config.experimental.get_device_details(g) for g in gpus]
+        capabilities = [d.get("compute_capability", (0, 0)) for d in details]
+        if all(tuple(c) >= (8, 0) for c in capabilities):
+            return "mixed_bfloat16", f"GPU compute capability {min(capabilities)} >= 8.0"
+        return "float32", f"GPU compute capability {min(capabilities)} < 8.0"
+    native = _cpu_flags(cpuinfo) & {"avx512_bf16", "amx_bf16"}
+    if native:
+        return "mixed_bfloat16", f"CPU has {', '.join(sorted(native))}"
+    return "float32", "no native bfloat16 on this CPU (AVX512-BF16 / AMX-BF16)"
+
+
 def train(config: RunConfig) -> dict[str, Any]:
     """Runs (or resumes) the training run described by ``config``; returns its summary."""
     config.validate()
@@ -395,7 +436,10 @@ def train(config: RunConfig) -> dict[str, Any]:
     manifest = ensure_records(config)
     record_skeleton = get_skeleton(manifest.skeleton)
     skeleton = get_skeleton(config.skeleton) if config.skeleton else record_skeleton
-    keras.mixed_precision.set_global_policy(config.mixed_precision)
+    precision, why = resolve_precision(config.mixed_precision)
+    if config.mixed_precision == "auto":
+        print(f"--mixed_precision=auto: {precision} ({why})", file=sys.stderr, flush=True)
+    keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -420,7 +464,7 @@ def train(config: RunConfig) -> dict[str, Any]:
             momentum=config.momentum,
             weight_decay=config.weight_decay,
             clipnorm=config.clipnorm,
-            mixed_float16=config.mixed_precision == "mixed_float16",
+            mixed_float16=precision == "mixed_float16",
         )
     pipe = pipeline_config(config, skeleton, model.input_size, model.output_stride)
     if model.output_stride != pipe.heatmap_stride:
@@ -474,6 +518,7 @@ def train(config: RunConfig) -> dict[str, Any]:
             "steps_per_epoch": steps_per_epoch,
             "stage_steps": [[s.name, s.steps] for s in stage_list],
             "prediction_output": model.prediction_output,
+            "precision": precision,
         },
     )
     trainer = Trainer(
