@@ -96,6 +96,12 @@ _ROTATION_PROB = flags.DEFINE_float("rotation_probability", 0.5, "Probability of
 _FLIP_PROB = flags.DEFINE_float("flip_probability", 0.5, "Probability of a horizontal flip.")
 _JITTER = flags.DEFINE_float("center_jitter", 0.0, "Centre jitter, fraction of the box.")
 _COLOR = flags.DEFINE_float("color_scale", 0.0, "Per-channel colour jitter (±fraction).")
+_SIGMA = flags.DEFINE_float(
+    "heatmap_sigma",
+    None,
+    "Keypoint Gaussian σ of the targets, in the preset's units: heatmap pixels for the "
+    "recurrent models (paper 1.3), pixels per 200 px of person for the cascades (paper 5).",
+)
 
 # Schedule and optimisation.
 _BATCH = flags.DEFINE_integer("batch_size", 20, "Global batch size.")
@@ -113,6 +119,15 @@ _LRS = flags.DEFINE_list("learning_rates", ["1e-3"], "Piecewise-constant learnin
 _LR_BOUNDARIES = flags.DEFINE_list(
     "lr_boundaries", [], "Where each next rate starts, in --schedule_unit (one fewer than rates)."
 )
+_LR_SCHEDULE = flags.DEFINE_enum(
+    "lr_schedule",
+    "piecewise",
+    ["piecewise", "cosine"],
+    "piecewise: --learning_rates change at --lr_boundaries. cosine: a linear warm-up over "
+    "--warmup_steps, then a cosine decay from --learning_rates=PEAK[,FINAL] to FINAL (default 0) "
+    "at the last step.",
+)
+_WARMUP = flags.DEFINE_integer("warmup_steps", 0, "Cosine schedule: steps of linear warm-up.")
 _MOMENTUM = flags.DEFINE_float("momentum", 0.9, "SGD momentum.")
 _WEIGHT_DECAY = flags.DEFINE_float("weight_decay", 0.0, "Decoupled weight decay.")
 _CLIPNORM = flags.DEFINE_float("clipnorm", None, "Clip each gradient to this norm.")
@@ -203,6 +218,7 @@ def config_from_flags() -> run_lib.RunConfig:
         flip_probability=_FLIP_PROB.value,
         center_jitter=_JITTER.value,
         color_scale=_COLOR.value,
+        heatmap_sigma=_SIGMA.value,
         batch_size=_BATCH.value,
         stages=stages,
         end_to_end=_END_TO_END.value,
@@ -210,6 +226,8 @@ def config_from_flags() -> run_lib.RunConfig:
         optimizer=_OPTIMIZER.value,
         learning_rates=_floats(_LRS.value, "learning_rates"),
         lr_boundaries=_floats(_LR_BOUNDARIES.value, "lr_boundaries"),
+        lr_schedule=_LR_SCHEDULE.value,
+        warmup_steps=_WARMUP.value,
         momentum=_MOMENTUM.value,
         weight_decay=_WEIGHT_DECAY.value,
         clipnorm=_CLIPNORM.value,

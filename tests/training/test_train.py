@@ -1,5 +1,6 @@
 """Training: outputs, resume after a kill, NaN handling, readable flag errors."""
 
+import dataclasses
 import json
 import pathlib
 import signal
@@ -19,7 +20,7 @@ from tfpose.data import pipeline
 from tfpose.data.conversion import convert
 from tfpose.data.records import Manifest
 from tfpose.models import build_model
-from tfpose.skeletons import MPII
+from tfpose.skeletons import MPII, get_skeleton
 from tfpose.training import run as run_lib
 from tfpose.training.trainer import (
     Stage,
@@ -216,6 +217,9 @@ def test_tiny_model_loss_decreases_on_a_fixed_batch(records):
         (["--model=recurent"], "value should be one of"),
         (["--stages=detector:3"], "the recurrent network has no detector/regressor stages"),
         (["--mixed_precision=bf16"], "value should be one of"),
+        (["--heatmap_sigma=0"], "--heatmap_sigma must be positive, got 0.0"),
+        (["--warmup_steps=10"], "--warmup_steps needs --lr_schedule=cosine"),
+        (["--lr_schedule=cosine", "--learning_rates=1e-3,1e-4,1e-5"], "PEAK or PEAK,FINAL"),
     ],
 )
 def test_flag_errors_are_readable(records, tmp_path, flags, message):
@@ -237,6 +241,23 @@ def test_flag_errors_are_readable(records, tmp_path, flags, message):
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "model, units", [("recurrent_tiny", "heatmap"), ("cascade_resnet_tiny", "body")]
+)
+def test_heatmap_sigma_sets_the_keypoint_gaussians_only(tmp_path, model, units):
+    skeleton = get_skeleton("mpii")
+    default = run_lib.RunConfig(workdir=str(tmp_path), records="r", model=model)
+    config = dataclasses.replace(default, heatmap_sigma=2.5)
+    config.validate()
+    before = {t.name: t for t in run_lib.pipeline_config(default, skeleton, 128, 4).targets}
+    after = {t.name: t for t in run_lib.pipeline_config(config, skeleton, 128, 4).targets}
+    assert after.keys() == before.keys()
+    assert after["keypoints"].sigma == 2.5 != before["keypoints"].sigma
+    assert after["keypoints"].sigma_units == units
+    for name in after.keys() - {"keypoints"}:  # limb maps and detection discs keep theirs
+        assert after[name] == before[name]
 
 
 def test_missing_records_name_files_and_the_convert_command(tmp_path):

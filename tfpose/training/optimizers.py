@@ -48,6 +48,49 @@ def piecewise_schedule(
     return keras.optimizers.schedules.PiecewiseConstantDecay(steps, rates)
 
 
+LR_SCHEDULES = ("piecewise", "cosine")
+
+
+def cosine_schedule(
+    learning_rates: Sequence[float], total_steps: int, warmup_steps: int = 0
+) -> keras.optimizers.schedules.LearningRateSchedule:
+    """A linear warm-up from 0 to the peak, then a cosine decay to the final rate.
+
+    Args:
+      learning_rates: ``[peak]`` (decays to 0) or ``[peak, final]`` with ``final < peak``.
+      total_steps: steps of the whole run, warm-up included; the rate stays at ``final`` after.
+      warmup_steps: steps of the linear warm-up, ``0 <= warmup_steps < total_steps``.
+
+    Raises:
+      ValueError: naming the flag at fault.
+    """
+    rates = [float(r) for r in learning_rates]
+    if len(rates) not in (1, 2) or not rates[0] > 0:
+        raise ValueError(
+            "--lr_schedule=cosine takes --learning_rates=PEAK or PEAK,FINAL with PEAK > 0, "
+            f"got {list(learning_rates)}"
+        )
+    final = rates[1] if len(rates) == 2 else 0.0
+    if not 0 <= final < rates[0]:
+        raise ValueError(
+            f"--lr_schedule=cosine: the final rate must be in [0, peak), got {list(learning_rates)}"
+        )
+    if not 0 <= warmup_steps < total_steps:
+        raise ValueError(
+            f"--warmup_steps must be in [0, {total_steps}) (the run's steps), got {warmup_steps}"
+        )
+    alpha = final / rates[0]
+    if not warmup_steps:
+        return keras.optimizers.schedules.CosineDecay(rates[0], total_steps, alpha=alpha)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0,
+        total_steps - warmup_steps,
+        alpha=alpha,
+        warmup_target=rates[0],
+        warmup_steps=warmup_steps,
+    )
+
+
 def make_optimizer(
     name: str,
     learning_rate: keras.optimizers.schedules.LearningRateSchedule | float,

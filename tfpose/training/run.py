@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from tfpose import losses
 from tfpose.data import pipeline, records, transforms
+from tfpose.data import targets as targets_lib
 from tfpose.evaluation import on_records
 from tfpose.models import MODELS
 from tfpose.skeletons import get_skeleton
@@ -83,6 +84,7 @@ class RunConfig:
     flip_probability: float = 0.5
     center_jitter: float = 0.0
     color_scale: float = 0.0
+    heatmap_sigma: float | None = None
     batch_size: int = 20
     stages: tuple[tuple[str, float], ...] = (("joint", 50.0),)
     end_to_end: bool = False
@@ -90,6 +92,8 @@ class RunConfig:
     optimizer: str = "sgd"
     learning_rates: tuple[float, ...] = (1e-3,)
     lr_boundaries: tuple[float, ...] = ()
+    lr_schedule: str = "piecewise"
+    warmup_steps: int = 0
     momentum: float = 0.9
     weight_decay: float = 0.0
     clipnorm: float | None = None
@@ -134,7 +138,22 @@ class RunConfig:
                 "--stages: the recurrent network has no detector/regressor stages; "
                 "use --stages=joint:LENGTH"
             )
-        if len(self.lr_boundaries) != len(self.learning_rates) - 1:
+        if self.lr_schedule not in optimizers.LR_SCHEDULES:
+            raise ValueError(
+                f"--lr_schedule must be one of {list(optimizers.LR_SCHEDULES)}, "
+                f"got {self.lr_schedule!r}"
+            )
+        if self.lr_schedule == "cosine":
+            if self.lr_boundaries:
+                raise ValueError("--lr_schedule=cosine takes no --lr_boundaries")
+            if len(self.learning_rates) not in (1, 2):
+                raise ValueError(
+                    "--lr_schedule=cosine takes --learning_rates=PEAK or PEAK,FINAL, got "
+                    f"{len(self.learning_rates)} values"
+                )
+        elif self.warmup_steps:
+            raise ValueError("--warmup_steps needs --lr_schedule=cosine")
+        elif len(self.lr_boundaries) != len(self.learning_rates) - 1:
             raise ValueError(
                 f"--learning_rates has {len(self.learning_rates)} values, so --lr_boundaries "
                 f"needs {len(self.learning_rates) - 1}, got {len(self.lr_boundaries)}"
@@ -146,6 +165,8 @@ class RunConfig:
             )
         if self.heatmap_loss and self.heatmap_loss not in ("fg_mse", "l2"):
             raise ValueError(f"--heatmap_loss must be fg_mse or l2, got {self.heatmap_loss!r}")
+        if self.heatmap_sigma is not None and not self.heatmap_sigma > 0:
+            raise ValueError(f"--heatmap_sigma must be positive, got {self.heatmap_sigma}")
         if self.loss_reduction not in losses.NORMALIZE_MODES:
             raise ValueError(f"--loss_reduction must be one of {losses.NORMALIZE_MODES}")
         for name in ("checkpoint_every", "log_every"):
@@ -248,6 +269,18 @@ def pipeline_config(
         )
     if config.crop_convention:
         pipe = dataclasses.replace(pipe, crop_convention=config.crop_convention)
+    if config.heatmap_sigma is not None:
+        # The keypoint Gaussians only; sigma keeps the preset's units (heatmap pixels for the
+        # recurrent network, pixels per 200 px of person for the cascades).
+        pipe = dataclasses.replace(
+            pipe,
+            targets=tuple(
+                dataclasses.replace(t, sigma=config.heatmap_sigma)
+                if isinstance(t, targets_lib.GaussianTarget)
+                else t
+                for t in pipe.targets
+            ),
+        )
     return pipe
 
 
@@ -457,7 +490,12 @@ def train(config: RunConfig) -> dict[str, Any]:
 
     with strategy.scope():
         model = MODELS[config.model](**model_kwargs(config, skeleton))
-        schedule = optimizers.piecewise_schedule(config.learning_rates, boundaries)
+        if config.lr_schedule == "cosine":
+            schedule = optimizers.cosine_schedule(
+                config.learning_rates, sum(s.steps for s in stage_list), config.warmup_steps
+            )
+        else:
+            schedule = optimizers.piecewise_schedule(config.learning_rates, boundaries)
         optimizer = optimizers.make_optimizer(
             config.optimizer,
             schedule,
