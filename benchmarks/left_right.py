@@ -22,6 +22,7 @@ quickstart's per-joint results.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 
@@ -36,41 +37,27 @@ _THRESHOLD = flags.DEFINE_float("threshold", 0.5, "PCKh threshold (head-box unit
 
 
 def load_ground_truth(records: str, split: str):
-    """image ids, keypoints [N, K, 2], visibility [N, K], head boxes [N, 4] and the skeleton."""
+    """The split's :class:`GroundTruth` (with image ids and head boxes) and its skeleton."""
     import tensorflow as tf
 
     from tfpose.data.example import parse_example
     from tfpose.data.records import Manifest
+    from tfpose.evaluation.prediction_files import GroundTruth
     from tfpose.skeletons import get_skeleton
 
     manifest = Manifest.load(records)
     skeleton = get_skeleton(manifest.skeleton)
     dataset = tf.data.TFRecordDataset(manifest.files(split)).batch(256)
     parts = [parse_example(batch, skeleton.num_keypoints) for batch in dataset]
-    ids = [i.decode() for p in parts for i in p["image_id"].numpy()]
-    keypoints = np.concatenate([p["keypoints"].numpy() for p in parts])
-    visibility = np.concatenate([p["visibility"].numpy() for p in parts])
-    head_boxes = np.concatenate([p["head_box"].numpy() for p in parts])
-    return ids, keypoints, visibility, head_boxes, skeleton
-
-
-def load_predictions(path: str, ids: list[str], num_keypoints: int) -> np.ndarray:
-    """[N, K, 2] predictions in the order of ``ids`` (one result per image)."""
-    with open(path) as f:
-        results = json.load(f)
-    by_id = {r["image_id"]: np.asarray(r["keypoints"], np.float64).reshape(-1, 3) for r in results}
-    missing = [i for i in ids if i not in by_id]
-    if missing:
-        raise SystemExit(
-            f"{path}: no prediction for {len(missing)} of the {len(ids)} people of the split "
-            f"(first: {missing[0]}); predict the same split the records hold"
-        )
-    predictions = np.stack([by_id[i] for i in ids])
-    if predictions.shape[1] != num_keypoints:
-        raise SystemExit(
-            f"{path}: {predictions.shape[1]} keypoints per person, the records have {num_keypoints}"
-        )
-    return predictions[..., :2]
+    ground_truth = GroundTruth(
+        keypoints=np.concatenate([p["keypoints"].numpy() for p in parts]).astype(np.float64),
+        visibility=np.concatenate([p["visibility"].numpy() for p in parts]),
+        head_boxes=np.concatenate([p["head_box"].numpy() for p in parts]),
+        image_ids=tuple(i.decode() for p in parts for i in p["image_id"].numpy()),
+        skeleton=skeleton.name,
+        source=f"{records} ({split})",
+    )
+    return ground_truth, skeleton
 
 
 def analyse(pred, gt, visibility, head_boxes, flip_permutation, threshold) -> dict:
@@ -111,9 +98,25 @@ def main(argv: list[str]) -> None:
     del argv
     if not _RECORDS.value or not _PREDICTIONS.value:
         raise app.UsageError("--records and --predictions are required")
-    ids, gt, visibility, head_boxes, skeleton = load_ground_truth(_RECORDS.value, _SPLIT.value)
-    pred = load_predictions(_PREDICTIONS.value, ids, skeleton.num_keypoints)
-    result = analyse(pred, gt, visibility, head_boxes, skeleton.flip_permutation, _THRESHOLD.value)
+    from tfpose.evaluation import prediction_files
+
+    ground_truth, skeleton = load_ground_truth(_RECORDS.value, _SPLIT.value)
+    try:
+        loaded = prediction_files.load_predictions(_PREDICTIONS.value)
+        # Match by image id, not by person index: indices of another split would match too.
+        predictions = prediction_files.align_predictions(
+            dataclasses.replace(loaded, person_indices=None), ground_truth
+        )
+    except (OSError, KeyError, ValueError) as e:
+        raise SystemExit(f"error: {e}") from None
+    result = analyse(
+        predictions.keypoints,
+        ground_truth.keypoints,
+        ground_truth.visibility,
+        ground_truth.head_boxes,
+        skeleton.flip_permutation,
+        _THRESHOLD.value,
+    )
     names = skeleton.joint_names
     result["pair_swapped_percent"] = {
         f"{names[int(a)]}/{names[int(b)]}": v

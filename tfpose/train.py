@@ -24,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 
 from tfpose.models import MODELS  # noqa: E402
+from tfpose.training import optimizers  # noqa: E402
 from tfpose.training import run as run_lib  # noqa: E402
 
 # Where and what.
@@ -122,7 +123,7 @@ _LR_BOUNDARIES = flags.DEFINE_list(
 _LR_SCHEDULE = flags.DEFINE_enum(
     "lr_schedule",
     "piecewise",
-    ["piecewise", "cosine"],
+    list(optimizers.LR_SCHEDULES),
     "piecewise: --learning_rates change at --lr_boundaries. cosine: a linear warm-up over "
     "--warmup_steps, then a cosine decay from --learning_rates=PEAK[,FINAL] to FINAL (default 0) "
     "at the last step.",
@@ -152,7 +153,7 @@ _REGRESSION_WEIGHT = flags.DEFINE_float("regression_weight", 1.0, "Cascades: reg
 _PRECISION = flags.DEFINE_enum(
     "mixed_precision",
     "float32",
-    ["float32", "mixed_float16", "mixed_bfloat16", "auto"],
+    list(run_lib.PRECISIONS),
     "Dtype policy; 'auto' = mixed_bfloat16 where the GPU or CPU computes bfloat16 natively.",
 )
 _XLA = flags.DEFINE_bool("xla", False, "Compile the train step with XLA.")

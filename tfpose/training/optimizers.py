@@ -51,6 +51,26 @@ def piecewise_schedule(
 LR_SCHEDULES = ("piecewise", "cosine")
 
 
+def cosine_rates(learning_rates: Sequence[float]) -> tuple[float, float]:
+    """``(peak, final)`` of ``--learning_rates=PEAK[,FINAL]`` for the cosine schedule.
+
+    Raises:
+      ValueError: naming the flag, unless ``peak > 0`` and ``0 <= final < peak``.
+    """
+    rates = [float(r) for r in learning_rates]
+    if len(rates) not in (1, 2) or not rates[0] > 0:
+        raise ValueError(
+            "--lr_schedule=cosine takes --learning_rates=PEAK or PEAK,FINAL with PEAK > 0, "
+            f"got {list(learning_rates)}"
+        )
+    final = rates[1] if len(rates) == 2 else 0.0
+    if not 0 <= final < rates[0]:
+        raise ValueError(
+            f"--lr_schedule=cosine: the final rate must be in [0, peak), got {list(learning_rates)}"
+        )
+    return rates[0], final
+
+
 def cosine_schedule(
     learning_rates: Sequence[float], total_steps: int, warmup_steps: int = 0
 ) -> keras.optimizers.schedules.LearningRateSchedule:
@@ -64,29 +84,19 @@ def cosine_schedule(
     Raises:
       ValueError: naming the flag at fault.
     """
-    rates = [float(r) for r in learning_rates]
-    if len(rates) not in (1, 2) or not rates[0] > 0:
-        raise ValueError(
-            "--lr_schedule=cosine takes --learning_rates=PEAK or PEAK,FINAL with PEAK > 0, "
-            f"got {list(learning_rates)}"
-        )
-    final = rates[1] if len(rates) == 2 else 0.0
-    if not 0 <= final < rates[0]:
-        raise ValueError(
-            f"--lr_schedule=cosine: the final rate must be in [0, peak), got {list(learning_rates)}"
-        )
+    peak, final = cosine_rates(learning_rates)
     if not 0 <= warmup_steps < total_steps:
         raise ValueError(
             f"--warmup_steps must be in [0, {total_steps}) (the run's steps), got {warmup_steps}"
         )
-    alpha = final / rates[0]
+    alpha = final / peak
     if not warmup_steps:
-        return keras.optimizers.schedules.CosineDecay(rates[0], total_steps, alpha=alpha)
+        return keras.optimizers.schedules.CosineDecay(peak, total_steps, alpha=alpha)
     return keras.optimizers.schedules.CosineDecay(
         0.0,
         total_steps - warmup_steps,
         alpha=alpha,
-        warmup_target=rates[0],
+        warmup_target=peak,
         warmup_steps=warmup_steps,
     )
 

@@ -146,11 +146,7 @@ class RunConfig:
         if self.lr_schedule == "cosine":
             if self.lr_boundaries:
                 raise ValueError("--lr_schedule=cosine takes no --lr_boundaries")
-            if len(self.learning_rates) not in (1, 2):
-                raise ValueError(
-                    "--lr_schedule=cosine takes --learning_rates=PEAK or PEAK,FINAL, got "
-                    f"{len(self.learning_rates)} values"
-                )
+            optimizers.cosine_rates(self.learning_rates)
         elif self.warmup_steps:
             raise ValueError("--warmup_steps needs --lr_schedule=cosine")
         elif len(self.lr_boundaries) != len(self.learning_rates) - 1:
