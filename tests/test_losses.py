@@ -104,6 +104,49 @@ def test_foreground_and_background_contribute_equally():
     np.testing.assert_allclose(total.numpy(), [6.72], rtol=1e-6)
 
 
+def test_background_ratio_scales_the_background_weight():
+    # f = 1/9: foreground weighs 8/9 whatever the ratio; background min(r/9, 1).
+    for ratio, background in ((4.0, 4 / 9), (8.0, 8 / 9), (20.0, 1.0)):
+        weights = losses.foreground_balance_weights(
+            PEAK_TARGET, np.ones_like(PEAK_TARGET), background_ratio=ratio
+        ).numpy()[0, ..., 0]
+        expected = np.full([3, 3], background, np.float32)
+        expected[1, 1] = 8 / 9
+        np.testing.assert_allclose(weights, expected, rtol=1e-6)
+    # A false peak of 6 on the background and a centre at 9: 8/9 * 3^2 + 4/9 * 6^2 = 24 (r = 4)
+    # against 8 + 4 = 12 with the paper's r = 1.
+    prediction = _maps([[6, 0, 0], [0, 9, 0], [0, 0, 0]])
+    ones = np.ones_like(PEAK_TARGET)
+    paper = losses.foreground_weighted_mse(PEAK_TARGET, prediction, ones, "sum")
+    np.testing.assert_allclose(paper.numpy(), [12.0], rtol=1e-6)
+    boosted = losses.foreground_weighted_mse(
+        PEAK_TARGET, prediction, ones, "sum", background_ratio=4.0
+    )
+    np.testing.assert_allclose(boosted.numpy(), [24.0], rtol=1e-6)
+    keras_loss = losses.ForegroundWeightedMSE(normalize="sum", background_ratio=4.0)
+    y_true = losses.pack_target(PEAK_TARGET, ones)
+    np.testing.assert_allclose(float(keras_loss(y_true, prediction)), 24.0, rtol=1e-6)
+
+
+def test_background_ratio_scales_empty_maps_and_rejects_bad_values():
+    # Channel 0: f = 1/4, background 2 * 1/4 = 1/2 with r = 2; channel 1 empty: the mean
+    # background weight, 1/2. An example without foreground: 2 * 0.0125.
+    target = _maps([[2, 0], [0, 0]], [[0, 0], [0, 0]])
+    balance = losses.foreground_balance_weights(
+        target, np.ones_like(target), background_ratio=2.0
+    ).numpy()[0]
+    np.testing.assert_allclose(balance[..., 0], [[0.75, 0.5], [0.5, 0.5]], rtol=1e-6)
+    np.testing.assert_allclose(balance[..., 1], np.full([2, 2], 0.5), rtol=1e-6)
+    empty = np.zeros([1, 2, 2, 1], np.float32)
+    balance = losses.foreground_balance_weights(empty, np.ones_like(empty), background_ratio=2.0)
+    np.testing.assert_allclose(balance.numpy(), np.full([1, 2, 2, 1], 0.025), rtol=1e-6)
+    for bad in (0.0, -1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="background_ratio"):
+            losses.ForegroundWeightedMSE(background_ratio=bad)
+        with pytest.raises(ValueError, match="background_ratio"):
+            losses.foreground_weighted_mse(target, target, target, background_ratio=bad)
+
+
 def test_no_reweighting_when_foreground_outnumbers_background():
     # 3 of 4 pixels foreground: every pixel weighs 1; error 1 + 1 + 1 + 2^2 = 7.
     target = _maps([[1, 1], [1, 0]])
@@ -279,6 +322,7 @@ def test_bad_arguments_are_named():
         losses.SigmoidCrossEntropy(normalize="sum", name="det"),
         losses.MaskedL2(reduction="sum"),
         losses.ForegroundWeightedMSE(foreground_threshold=0.5, empty_map_weight=0.25),
+        losses.ForegroundWeightedMSE(background_ratio=4.0),
     ],
 )
 def test_serialization_round_trip(loss):

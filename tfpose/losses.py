@@ -64,6 +64,11 @@ def _check_normalize(normalize: str) -> None:
         raise ValueError(f"normalize must be one of {NORMALIZE_MODES}, got {normalize!r}")
 
 
+def _check_background_ratio(background_ratio: float) -> None:
+    if not (math.isfinite(background_ratio) and background_ratio > 0):
+        raise ValueError(f"background_ratio must be finite and > 0, got {background_ratio}")
+
+
 def _check_empty_map_weight(empty_map_weight: float | None) -> None:
     if empty_map_weight is not None and not (
         math.isfinite(empty_map_weight) and empty_map_weight >= 0
@@ -158,15 +163,19 @@ def foreground_balance_weights(
     weight: tf.Tensor,
     foreground_threshold: float = 0.0,
     empty_map_weight: float | None = None,
+    background_ratio: float = 1.0,
 ) -> tf.Tensor:
     """Belagiannis & Zisserman's foreground-weighted mask, combined with the pipeline's weight.
 
     Per map (one example, one channel), counting each pixel with its pipeline weight ``m``:
     ``f = sum(m * [target > threshold]) / sum(m)`` is the foreground fraction. Then
 
-    * ``0 < f <= 0.5``: foreground pixels weigh ``m * (1 - f)``, background pixels ``m * f``,
-      so the foreground and the background contribute the same total weight,
-      ``sum(m) * f * (1 - f)`` each;
+    * ``0 < f <= 0.5``: foreground pixels weigh ``m * (1 - f)``, background pixels
+      ``m * min(r * f, 1)`` with ``r`` = ``background_ratio``. With the paper's ``r = 1`` the
+      foreground and the background contribute the same total weight, ``sum(m) * f * (1 - f)``
+      each; ``r > 1`` makes the background's total ``r`` times the foreground's (until a
+      background pixel weighs 1), which makes a false response cost more — e.g. a left wrist
+      map that also fires on the right wrist;
     * ``f > 0.5`` (foreground outnumbers background): no re-weighting, every pixel weighs ``m``;
     * ``f = 0`` (no foreground: an occluded joint in "exclude" mode, the rest of an occluded
       joint's map in "ignore" mode, a joint outside the crop): every pixel weighs
@@ -175,8 +184,8 @@ def foreground_balance_weights(
       when given; by default (None) it is the mean background weight (``f``, or 1 where
       ``f > 0.5``) of the same example's maps that have foreground, so a response on an
       excluded joint costs what a response on the background of a visible joint's map costs,
-      whatever the target's size; ``FALLBACK_EMPTY_MAP_WEIGHT`` when the example has no
-      foreground in any channel;
+      whatever the target's size; ``min(r * FALLBACK_EMPTY_MAP_WEIGHT, 1)`` when the example
+      has no foreground in any channel;
     * ``sum(m) = 0`` (a missing joint): every pixel weighs 0.
 
     Counting only weighted pixels keeps the two sides equal when the pipeline zeroes part of a
@@ -188,11 +197,13 @@ def foreground_balance_weights(
       foreground_threshold: pixels with ``target > foreground_threshold`` are foreground.
       empty_map_weight: weight of the pixels of a map without foreground, >= 0; None for the
         per-example rule above.
+      background_ratio: ``r`` above, > 0; 1 is the paper.
 
     Returns:
       [B, H, W, C] float32 effective per-pixel weights.
     """
     _check_empty_map_weight(empty_map_weight)
+    _check_background_ratio(background_ratio)
     target, _, weight = _prepare(target, target, weight, "target")
     foreground = tf.cast(target > foreground_threshold, tf.float32)
     mass = tf.reduce_sum(weight, axis=[1, 2], keepdims=True)
@@ -200,10 +211,11 @@ def foreground_balance_weights(
     fraction = tf.math.divide_no_nan(foreground_mass, mass)
     unbalanced = fraction > MAX_BALANCED_FOREGROUND_FRACTION  # [B, 1, 1, C]
     has_foreground = foreground_mass > 0.0  # [B, 1, 1, C]
-    balanced = foreground * (1.0 - fraction) + (1.0 - foreground) * fraction
+    background_weight = tf.minimum(background_ratio * fraction, 1.0)
+    balanced = foreground * (1.0 - fraction) + (1.0 - foreground) * background_weight
     balanced = tf.where(unbalanced, 1.0, balanced)
     if empty_map_weight is None:
-        background_weight = tf.where(unbalanced, 1.0, fraction)
+        background_weight = tf.where(unbalanced, 1.0, background_weight)
         num_maps = tf.reduce_sum(tf.cast(has_foreground, tf.float32), [1, 2, 3], keepdims=True)
         empty = tf.where(
             num_maps > 0.0,
@@ -213,7 +225,7 @@ def foreground_balance_weights(
                 ),
                 num_maps,
             ),
-            FALLBACK_EMPTY_MAP_WEIGHT,
+            min(background_ratio * FALLBACK_EMPTY_MAP_WEIGHT, 1.0),
         )  # [B, 1, 1, 1]
     else:
         empty = tf.constant(empty_map_weight, tf.float32)
@@ -228,6 +240,7 @@ def foreground_weighted_mse(
     normalize: Normalize = "mean",
     foreground_threshold: float = 0.0,
     empty_map_weight: float | None = None,
+    background_ratio: float = 1.0,
 ) -> tf.Tensor:
     """Squared error under Belagiannis & Zisserman's foreground-weighted mask.
 
@@ -243,12 +256,16 @@ def foreground_weighted_mse(
       foreground_threshold: pixels with ``target > foreground_threshold`` are foreground.
       empty_map_weight: weight of the pixels of a map without foreground; None for the
         per-example rule of :func:`foreground_balance_weights`.
+      background_ratio: the background's total weight over the foreground's, per map (1 =
+        the paper); see :func:`foreground_balance_weights`.
 
     Returns:
       [B] float32 per-example losses.
     """
     target, prediction, weight = _prepare(target, prediction, weight, "prediction")
-    balance = foreground_balance_weights(target, weight, foreground_threshold, empty_map_weight)
+    balance = foreground_balance_weights(
+        target, weight, foreground_threshold, empty_map_weight, background_ratio
+    )
     return _per_example(balance * tf.square(prediction - target), normalize)
 
 
@@ -342,14 +359,17 @@ class ForegroundWeightedMSE(_PackedHeatmapLoss):
         normalize: Normalize = "mean",
         foreground_threshold: float = 0.0,
         empty_map_weight: float | None = None,
+        background_ratio: float = 1.0,
         name: str | None = None,
         reduction: str | None = "sum_over_batch_size",
         dtype=None,
     ) -> None:
         _check_empty_map_weight(empty_map_weight)
+        _check_background_ratio(background_ratio)
         super().__init__(normalize=normalize, name=name, reduction=reduction, dtype=dtype)
         self.foreground_threshold = foreground_threshold
         self.empty_map_weight = empty_map_weight
+        self.background_ratio = background_ratio
 
     def per_example(self, target, y_pred, weight):
         return foreground_weighted_mse(
@@ -359,6 +379,7 @@ class ForegroundWeightedMSE(_PackedHeatmapLoss):
             self.normalize,
             self.foreground_threshold,
             self.empty_map_weight,
+            self.background_ratio,
         )
 
     def get_config(self) -> dict:
@@ -366,6 +387,7 @@ class ForegroundWeightedMSE(_PackedHeatmapLoss):
             **super().get_config(),
             "foreground_threshold": self.foreground_threshold,
             "empty_map_weight": self.empty_map_weight,
+            "background_ratio": self.background_ratio,
         }
 
 
@@ -512,6 +534,7 @@ def per_example_losses(
     normalize: Normalize = "mean",
     foreground_threshold: float = 0.0,
     empty_map_weight: float | None = None,
+    background_ratio: float = 1.0,
 ) -> dict[str, tf.Tensor]:
     """The unweighted per-example loss of every output named in ``spec``.
 
@@ -522,6 +545,7 @@ def per_example_losses(
       normalize: ``"mean"`` or ``"sum"``, for every term.
       foreground_threshold: passed to the ``fg_mse`` terms.
       empty_map_weight: passed to the ``fg_mse`` terms.
+      background_ratio: passed to the ``fg_mse`` terms.
 
     Returns:
       Output name -> [B] float32 losses.
@@ -536,6 +560,7 @@ def per_example_losses(
             options = {
                 "foreground_threshold": foreground_threshold,
                 "empty_map_weight": empty_map_weight,
+                "background_ratio": background_ratio,
             }
         losses[output_name] = LOSS_FUNCTIONS[term.kind](
             target, prediction, weight, normalize=normalize, **options
@@ -551,6 +576,7 @@ def total_loss(
     normalize: Normalize = "mean",
     foreground_threshold: float = 0.0,
     empty_map_weight: float | None = None,
+    background_ratio: float = 1.0,
 ) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
     """The weighted sum of every output's loss, averaged over the batch.
 
@@ -569,6 +595,7 @@ def total_loss(
       normalize: ``"mean"`` or ``"sum"``, for every term.
       foreground_threshold: passed to the ``fg_mse`` terms.
       empty_map_weight: passed to the ``fg_mse`` terms.
+      background_ratio: passed to the ``fg_mse`` terms.
 
     Returns:
       ``(total, per_output)``: the scalar ``sum_o weight_o * loss_o`` to minimise, and output
@@ -576,7 +603,7 @@ def total_loss(
     """
     spec = _check_spec(spec)
     losses = per_example_losses(
-        outputs, batch, spec, normalize, foreground_threshold, empty_map_weight
+        outputs, batch, spec, normalize, foreground_threshold, empty_map_weight, background_ratio
     )
     per_output = {
         name: tf.nn.compute_average_loss(loss, global_batch_size=global_batch_size)
@@ -591,6 +618,7 @@ def keras_losses(
     normalize: Normalize = "mean",
     foreground_threshold: float = 0.0,
     empty_map_weight: float | None = None,
+    background_ratio: float = 1.0,
 ) -> tuple[dict[str, keras.losses.Loss], dict[str, float]]:
     """Keras losses for ``model.compile(loss=..., loss_weights=...)``, keyed by output name.
 
@@ -604,7 +632,9 @@ def keras_losses(
         options = {"normalize": normalize, "name": f"{output_name}_loss"}
         if term.kind == "fg_mse":
             options.update(
-                foreground_threshold=foreground_threshold, empty_map_weight=empty_map_weight
+                foreground_threshold=foreground_threshold,
+                empty_map_weight=empty_map_weight,
+                background_ratio=background_ratio,
             )
         losses[output_name] = LOSS_CLASSES[term.kind](**options)
         loss_weights[output_name] = term.weight

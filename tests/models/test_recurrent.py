@@ -74,9 +74,41 @@ def test_gradients_reach_every_weight():
     )
 
 
+def test_dilated_large_kernels_span_the_same_window():
+    dense = RecurrentPoseNet(num_passes=1, **TINY)
+    dilated = RecurrentPoseNet(num_passes=1, large_kernels="dilated", **TINY)
+    for name, (kernel, dilation) in {
+        "feedforward_conv1": (3, 1),
+        "feedforward_conv7": (3, 4),  # 9 x 9
+        "feedforward_conv9": (1, 1),
+        "recurrent_conv1": (3, 3),  # 7 x 7
+        "recurrent_conv2": (3, 6),  # 13 x 13
+    }.items():
+        layer = dilated.get_layer(name)
+        assert layer.kernel_size == (kernel, kernel) and layer.dilation_rate == (dilation,) * 2
+        span = (kernel - 1) * dilation + 1
+        assert dense.get_layer(name).kernel_size == (span, span), name
+    assert dilated.count_params() < dense.count_params() / 3
+    assert dilated.get_config()["large_kernels"] == "dilated"
+    # "dilated_feedforward": the 9 x 9 ones only; the recurrent module keeps its dense kernels.
+    mixed = RecurrentPoseNet(num_passes=1, large_kernels="dilated_feedforward", **TINY)
+    assert mixed.get_layer("feedforward_conv8").dilation_rate == (4, 4)
+    for name in ("recurrent_conv1", "recurrent_conv2", "recurrent_conv3"):
+        assert mixed.get_layer(name).kernel_size == dense.get_layer(name).kernel_size
+        assert mixed.get_layer(name).dilation_rate == (1, 1)
+    assert dilated.count_params() < mixed.count_params() < dense.count_params()
+
+
+def test_dilated_model_round_trips_and_trains(tmp_path):
+    model = RecurrentPoseNet(num_passes=1, num_limbs=3, large_kernels="dilated_feedforward", **TINY)
+    assert_save_load_round_trip(model, tmp_path)
+    assert_gradients_reach_every_weight(model)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
+        ({"large_kernels": "sparse"}, "large_kernels"),
         ({"input_size": 30}, "multiple of 4"),
         ({"num_passes": -1}, "num_passes"),
         ({"num_limbs": -2}, "num_limbs"),

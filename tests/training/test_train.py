@@ -81,6 +81,23 @@ def test_run_writes_every_output(records, tmp_path):
     assert list(tf.io.gfile.glob(str(tmp_path / "tensorboard" / "*")))
 
 
+def test_background_ratio_reaches_the_training_loss(records, tmp_path):
+    # Same seed, same data, same initial weights: only the background weight differs, so the
+    # logged loss of the first steps is larger with a larger background share.
+    logged = {}
+    for ratio in (1.0, 8.0):
+        workdir = tmp_path / f"ratio{ratio}"
+        _train(records, workdir, 2, deterministic=True, val_split="", background_ratio=ratio)
+        logged[ratio] = float(history_rows(str(workdir))[0]["loss"])
+    assert logged[8.0] > logged[1.0], logged
+    # The cascades' losses have no foreground weighting to scale.
+    config = run_lib.RunConfig(
+        workdir=str(tmp_path), records="r", model="cascade_vgg", background_ratio=2.0
+    )
+    with pytest.raises(ValueError, match="--background_ratio applies to the foreground-weighted"):
+        config.validate()
+
+
 def test_rerun_resumes_instead_of_restarting(records, tmp_path):
     _train(records, tmp_path, 4)
     summary = _train(records, tmp_path, 6)
@@ -218,6 +235,7 @@ def test_tiny_model_loss_decreases_on_a_fixed_batch(records):
         (["--stages=detector:3"], "the recurrent network has no detector/regressor stages"),
         (["--mixed_precision=bf16"], "value should be one of"),
         (["--heatmap_sigma=0"], "--heatmap_sigma must be positive, got 0.0"),
+        (["--background_ratio=0"], "--background_ratio must be a finite number > 0, got 0.0"),
         (["--warmup_steps=10"], "--warmup_steps needs --lr_schedule=cosine"),
         (["--lr_schedule=cosine", "--learning_rates=1e-3,1e-4,1e-5"], "PEAK or PEAK,FINAL"),
     ],

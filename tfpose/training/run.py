@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import sys
 from typing import Any
@@ -73,6 +74,7 @@ class RunConfig:
     num_passes: int | None = None
     kernel_init: str | None = None
     head_activation: str | None = None
+    large_kernels: str | None = None
     limbs: bool = True
     backbone_weights: str | None = None
     occlusion_mode: str = "include"
@@ -100,6 +102,7 @@ class RunConfig:
     pass_weights: tuple[float, ...] | None = None
     loss_reduction: str = "mean"
     heatmap_loss: str | None = None
+    background_ratio: float = 1.0
     detection_weight: float = 1.0
     regression_weight: float = 1.0
     mixed_precision: str = "float32"
@@ -163,6 +166,17 @@ class RunConfig:
             raise ValueError(f"--heatmap_loss must be fg_mse or l2, got {self.heatmap_loss!r}")
         if self.heatmap_sigma is not None and not self.heatmap_sigma > 0:
             raise ValueError(f"--heatmap_sigma must be positive, got {self.heatmap_sigma}")
+        if not (math.isfinite(self.background_ratio) and self.background_ratio > 0):
+            raise ValueError(
+                f"--background_ratio must be a finite number > 0, got {self.background_ratio}"
+            )
+        if self.background_ratio != 1.0 and (
+            not is_recurrent(self.model) or self.heatmap_loss == "l2"
+        ):
+            raise ValueError(
+                "--background_ratio applies to the foreground-weighted MSE of the recurrent "
+                f"models only (--model={self.model}, --heatmap_loss={self.heatmap_loss})"
+            )
         if self.loss_reduction not in losses.NORMALIZE_MODES:
             raise ValueError(f"--loss_reduction must be one of {losses.NORMALIZE_MODES}")
         for name in ("checkpoint_every", "log_every"):
@@ -334,6 +348,8 @@ def model_kwargs(config: RunConfig, skeleton) -> dict[str, Any]:
             kwargs["kernel_init"] = config.kernel_init
         if config.head_activation is not None:
             kwargs["head_activation"] = config.head_activation
+        if config.large_kernels is not None:
+            kwargs["large_kernels"] = config.large_kernels
         kwargs["num_limbs"] = skeleton.num_limbs if config.limbs else 0
     elif config.backbone_weights:
         kwargs["backbone_weights"] = config.backbone_weights
@@ -565,7 +581,10 @@ def train(config: RunConfig) -> dict[str, Any]:
             log_every=config.log_every,
             jit_compile=config.xla,
             first_stage_outputs=first_stage,
-            loss_options={"normalize": config.loss_reduction},
+            loss_options={
+                "normalize": config.loss_reduction,
+                "background_ratio": config.background_ratio,
+            },
             verbose=config.verbose,
         ),
         strategy,
