@@ -145,27 +145,19 @@ def apply_feedforward(
     pool = 0
     for index, (kernel, channels, batch_norm, pool_after) in enumerate(FEEDFORWARD_LAYERS, 1):
         channels = scaled_channels(channels, width_multiplier)
+        activation = None if batch_norm else "relu"
+        x = _conv(
+            channels,
+            kernel,
+            f"feedforward_conv{index}",
+            dtype,
+            activation,
+            kernel_init,
+            large_kernels,
+        )(x)
         if batch_norm:
-            x = _conv(
-                channels,
-                kernel,
-                f"feedforward_conv{index}",
-                dtype,
-                init=kernel_init,
-                large_kernels=large_kernels,
-            )(x)
             x = _batch_norm(f"feedforward_bn{index}", dtype)(x)
             x = keras.layers.ReLU(name=f"feedforward_relu{index}", dtype=dtype)(x)
-        else:
-            x = _conv(
-                channels,
-                kernel,
-                f"feedforward_conv{index}",
-                dtype,
-                "relu",
-                kernel_init,
-                large_kernels,
-            )(x)
         if pool_after:
             pool += 1
             x = keras.layers.MaxPooling2D(2, name=f"feedforward_pool{pool}", dtype=dtype)(x)
