@@ -24,7 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 
 from tfpose.models import MODELS  # noqa: E402
-from tfpose.models.recurrent import LARGE_KERNELS  # noqa: E402
+from tfpose.models.recurrent import HEAD_ACTIVATIONS, KERNEL_INITS, LARGE_KERNELS  # noqa: E402
 from tfpose.training import optimizers  # noqa: E402
 from tfpose.training import run as run_lib  # noqa: E402
 
@@ -66,13 +66,13 @@ _NUM_PASSES = flags.DEFINE_integer(
 _KERNEL_INIT = flags.DEFINE_enum(
     "kernel_init",
     None,
-    ["paper", "he"],
+    list(KERNEL_INITS),
     "Recurrent: N(0, 0.01) as released ('paper', the default) or He-normal ('he').",
 )
 _HEAD_ACTIVATION = flags.DEFINE_enum(
     "head_activation",
     None,
-    ["relu", "linear"],
+    list(HEAD_ACTIVATIONS),
     "Recurrent: ReLU output heads as released ('relu', the default) or linear heads.",
 )
 _LARGE_KERNELS = flags.DEFINE_enum(

@@ -104,10 +104,12 @@ def _conv(
     dtype: str,
     activation=None,
     init="paper",
-    large_kernels: str = "dense",
+    dilate: bool = False,
 ):
+    """A "same" convolution; with ``dilate``, a k x k kernel (k > 3) becomes a 3 x 3 one with
+    dilation (k - 1) / 2, spanning the same window (see ``LARGE_KERNELS``)."""
     dilation = 1
-    if large_kernels != "dense" and kernel > 3:
+    if dilate and kernel > 3:
         kernel, dilation = 3, (kernel - 1) // 2
     return keras.layers.Conv2D(
         channels,
@@ -153,7 +155,7 @@ def apply_feedforward(
             dtype,
             activation,
             kernel_init,
-            large_kernels,
+            dilate=large_kernels != "dense",
         )(x)
         if batch_norm:
             x = _batch_norm(f"feedforward_bn{index}", dtype)(x)
@@ -195,7 +197,7 @@ class RecurrentModule:
                     dtype,
                     activation,
                     kernel_init,
-                    "dilated" if large_kernels == "dilated" else "dense",
+                    dilate=large_kernels == "dilated",
                 )
             )
             self.batch_norms.append(
