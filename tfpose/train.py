@@ -81,7 +81,7 @@ _LARGE_KERNELS = flags.DEFINE_enum(
     list(LARGE_KERNELS),
     "Recurrent: the 7x7/9x9/13x13 convolutions as released ('dense', the default), as 3x3 "
     "convolutions dilated to the same span ('dilated'), or only the feed-forward module's 9x9 "
-    "ones dilated ('dilated_feedforward'); the dilated forms train about 1.8-1.9x faster on CPU.",
+    "ones dilated ('dilated_feedforward'); the dilated forms train about 1.5-1.9x faster on CPU.",
 )
 _LIMBS = flags.DEFINE_bool("limbs", True, "Recurrent: limb maps as extra outputs/targets.")
 _BACKBONE_WEIGHTS = flags.DEFINE_string(

@@ -86,7 +86,7 @@ HEAD_ACTIVATIONS = ("relu", "linear")
 # k x k window with 9 taps instead of k^2. "dilated_feedforward": only the feed-forward
 # module's two 9 x 9 convolutions (about half of the multiply-adds of the width-0.25, 128-px
 # quickstart model) are dilated; the recurrent module keeps its dense kernels. On a 2-core CPU
-# the quickstart model then trains 1.8x (feed-forward) or 1.9x (all) faster, with 3x or 7x
+# the quickstart model then trains 1.5x (feed-forward) or 1.9x (all) faster, with 3x or 7x
 # fewer weights (docs/training.md#the-quickstart-budget).
 LARGE_KERNELS = ("dense", "dilated", "dilated_feedforward")
 
