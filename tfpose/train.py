@@ -42,6 +42,12 @@ _VAL_SPLIT = flags.DEFINE_string("val_split", "val", "Split to validate on ('' =
 _VAL_EXAMPLES = flags.DEFINE_integer(
     "val_examples", 0, "Validate on the first N examples of the split (0 = all)."
 )
+_VAL_FLIP_TEST = flags.DEFINE_bool(
+    "val_flip_test",
+    False,
+    "Validate with the flip test (maps of the crop and its mirror averaged, as "
+    "`python -m tfpose.evaluate --flip_test`); it also chooses best.keras.",
+)
 _SYNTHETIC_EXAMPLES = flags.DEFINE_integer(
     "synthetic_examples",
     0,
@@ -217,6 +223,7 @@ def config_from_flags() -> run_lib.RunConfig:
         train_split=_TRAIN_SPLIT.value,
         val_split=_VAL_SPLIT.value,
         val_examples=_VAL_EXAMPLES.value,
+        val_flip_test=_VAL_FLIP_TEST.value,
         synthetic_examples=_SYNTHETIC_EXAMPLES.value,
         skeleton=_SKELETON.value,
         input_size=_INPUT_SIZE.value,

@@ -301,7 +301,8 @@ def test_missing_records_name_files_and_the_convert_command(tmp_path):
 
 
 def test_evaluate_model_mode_on_a_trained_model(records, tmp_path):
-    _train(records, tmp_path, 2)
+    # --val_flip_test: the training run's validation is the flip test of tfpose.evaluate.
+    _train(records, tmp_path, 2, deterministic=True, val_flip_test=True)
     out = tmp_path / "eval"
     result = subprocess.run(
         [
@@ -324,6 +325,14 @@ def test_evaluate_model_mode_on_a_trained_model(records, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["protocol"] == "mpii" and metrics["num_persons"] == 8
     assert metrics["flip_test"] is True
+    validation = json.loads((tmp_path / "metrics.json").read_text())["validation"]
+    assert validation["mean"] == pytest.approx(metrics["mean"], abs=1e-6)
+    assert validation["auc"] == pytest.approx(metrics["auc"], abs=1e-6)
+    # The same run validated without the flip test scores differently, so the comparison
+    # above can tell the two apart.
+    _train(records, tmp_path / "plain", 2, deterministic=True)
+    plain = json.loads((tmp_path / "plain" / "metrics.json").read_text())["validation"]
+    assert plain["auc"] != pytest.approx(validation["auc"], abs=1e-6)
     # Synthetic records carry exact occlusion labels, so the visibility AP is computed.
     assert (out / "keypoint_results.json").exists() and (out / "pck_curves.png").exists()
 

@@ -67,6 +67,7 @@ class RunConfig:
     train_split: str = "train"
     val_split: str = "val"
     val_examples: int = 0
+    val_flip_test: bool = False
     synthetic_examples: int = 0
     skeleton: str | None = None
     input_size: int | None = None
@@ -642,6 +643,7 @@ def _damaged_records_error(
 def _make_evaluate_fn(config, manifest, skeleton, record_skeleton, pipe, model):
     val_files = manifest.files(config.val_split)
     limit = config.val_examples or None
+    flip_permutation = skeleton.flip_permutation if config.val_flip_test else None
 
     def evaluate_fn(current: keras.Model):
         dataset = pipeline.build_dataset(
@@ -659,7 +661,7 @@ def _make_evaluate_fn(config, manifest, skeleton, record_skeleton, pipe, model):
             return current(images, training=False)[output]
 
         predictions = on_records.predict_batches(
-            heatmap_fn, dataset, pipe.heatmap_stride, max_examples=limit
+            heatmap_fn, dataset, pipe.heatmap_stride, flip_permutation, max_examples=limit
         )
         result = on_records.score_predictions(predictions, skeleton)
         metrics = {"mean": result["mean"]}
