@@ -9,7 +9,10 @@ reports PCKh@0.5 over the annotated joints (all joints pooled, MPII head-box ref
   when that scores more of its joints: the upper bound if the model's only mistake were which
   way the person faces,
 * per left/right pair, how often both joints of the pair miss as labelled but both hit when
-  swapped.
+  swapped,
+* per joint with a partner, where its prediction lands: on the joint ("hit"), on its
+  partner's position instead ("on_partner": a left wrist predicted on the right wrist, the
+  left/right mistake of a single joint), or elsewhere.
 
 Command (the README's main job writes the inputs)::
 
@@ -83,6 +86,24 @@ def analyse(pred, gt, visibility, head_boxes, flip_permutation, threshold) -> di
         both = mask[:, left] & mask[:, right]
         swapped = both & ~as_is[:, left] & ~as_is[:, right] & mirrored[:, left] & mirrored[:, right]
         pairs[f"{left}-{right}"] = round(100.0 * swapped.sum() / max(both.sum(), 1), 2)
+    per_joint = {}
+    for joint in range(len(flip)):
+        partner = int(flip[joint])
+        if partner == joint or not mask[:, joint].any():
+            continue
+        annotated = mask[:, joint]
+        moved = pred.copy()
+        moved[:, partner] = pred[:, joint]  # this joint's prediction scored against the partner
+        on_partner = ~as_is[:, joint] & hits(moved)[:, partner]
+        elsewhere = ~as_is[:, joint] & ~on_partner
+        per_joint[str(joint)] = {
+            name: round(100.0 * value[annotated].mean(), 2)
+            for name, value in (
+                ("hit", as_is[:, joint]),
+                ("on_partner", on_partner),
+                ("elsewhere", elsewhere),
+            )
+        }
     total = mask.sum()
     return {
         "people": int(len(gt)),
@@ -91,6 +112,7 @@ def analyse(pred, gt, visibility, head_boxes, flip_permutation, threshold) -> di
         "pckh_mirrored_where_better": round(100.0 * best.sum() / total, 2),
         "people_better_mirrored_percent": round(100.0 * better.mean(), 2),
         "pair_swapped_percent": pairs,
+        "per_joint_percent": per_joint,
     }
 
 
@@ -123,6 +145,9 @@ def main(argv: list[str]) -> None:
         for (a, b), v in (
             (key.split("-"), value) for key, value in result["pair_swapped_percent"].items()
         )
+    }
+    result["per_joint_percent"] = {
+        names[int(joint)]: value for joint, value in result["per_joint_percent"].items()
     }
     result["command"] = " ".join(["python -m benchmarks.left_right"] + sys.argv[1:])
     print(json.dumps(result, indent=2))
