@@ -92,9 +92,8 @@ def analyse(pred, gt, visibility, head_boxes, flip_permutation, threshold) -> di
         if partner == joint or not mask[:, joint].any():
             continue
         annotated = mask[:, joint]
-        moved = pred.copy()
-        moved[:, partner] = pred[:, joint]  # this joint's prediction scored against the partner
-        on_partner = ~as_is[:, joint] & hits(moved)[:, partner]
+        # mirrored[:, partner] scores this joint's prediction against the partner's position.
+        on_partner = ~as_is[:, joint] & mirrored[:, partner]
         elsewhere = ~as_is[:, joint] & ~on_partner
         per_joint[str(joint)] = {
             name: round(100.0 * value[annotated].mean(), 2)

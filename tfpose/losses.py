@@ -181,8 +181,8 @@ def foreground_balance_weights(
       joint's map in "ignore" mode, a joint outside the crop): every pixel weighs
       ``m * e``. Such a map is background and must still penalise a response — with weight 0,
       as in the released code, "exclude" would teach nothing. ``e`` is ``empty_map_weight``
-      when given; by default (None) it is the mean background weight (``f``, or 1 where
-      ``f > 0.5``) of the same example's maps that have foreground, so a response on an
+      when given; by default (None) it is the mean background weight (``min(r * f, 1)``, or 1
+      where ``f > 0.5``) of the same example's maps that have foreground, so a response on an
       excluded joint costs what a response on the background of a visible joint's map costs,
       whatever the target's size; ``min(r * FALLBACK_EMPTY_MAP_WEIGHT, 1)`` when the example
       has no foreground in any channel;
