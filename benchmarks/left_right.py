@@ -88,10 +88,9 @@ def analyse(pred, gt, visibility, head_boxes, flip_permutation, threshold) -> di
         pairs[f"{left}-{right}"] = round(100.0 * swapped.sum() / max(both.sum(), 1), 2)
     per_joint = {}
     for joint in range(len(flip)):
-        partner = int(flip[joint])
-        if partner == joint or not mask[:, joint].any():
+        partner, annotated = int(flip[joint]), mask[:, joint]
+        if partner == joint or not annotated.any():
             continue
-        annotated = mask[:, joint]
         # mirrored[:, partner] scores this joint's prediction against the partner's position.
         on_partner = ~as_is[:, joint] & mirrored[:, partner]
         elsewhere = ~as_is[:, joint] & ~on_partner
