@@ -14,6 +14,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["tfpose", "tfpose.*"]),
+    # The shipped pretrained models (tfpose/zoo/<name>/model.keras + flags.json, manifest).
+    package_data={"tfpose.zoo": ["manifest.json", "*/model.keras", "*/flags.json"]},
     install_requires=[
         # TensorFlow 2.21 line; tf.keras is Keras 3 there. tensorflow-addons is deliberately
         # absent: it is end-of-life and does not import under Keras 3.
@@ -31,6 +33,13 @@ setup(
         "ai-edge-litert>=1.2,<3",
         # tf.summary needs it; TensorFlow 2.21 no longer installs it.
         "tensorboard>=2.20,<3",
+        # Progress bars on stderr (tfpose/progress.py).
+        "tqdm>=4.60,<5",
+        # COCO's keypoint AP/AR (OKS) in `python -m tfpose.evaluate`: scored by the reference
+        # implementation, pycocotools' COCOeval, not by a reimplementation of our own, so the
+        # numbers are COCO's by construction (tfpose/evaluation/coco_keypoints.py). 2.0.11 is
+        # the version tested (a binary wheel from PyPI, with NumPy 2 and TensorFlow 2.21).
+        "pycocotools>=2.0.11,<3",
     ],
     extras_require={
         # The tests export to every format, ONNX included.

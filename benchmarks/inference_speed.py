@@ -25,17 +25,17 @@ TensorFlow (Keras, SavedModel) uses all cores, on ``--device`` when given.
 
 Commands (as run for docs/benchmarks.md)::
 
-    python -m tfpose.export --model=runs/quickstart/best.keras --output_dir=/tmp/export_qs \
+    python -m tfpose.export --model=runs/quickstart/best.keras --output_dir=runs/export_qs \
         --formats=saved_model,tflite_fp32,tflite_fp16,tflite_int8,onnx
-    python -m benchmarks.inference_speed --exports=/tmp/export_qs \
+    python -m benchmarks.inference_speed --exports=runs/export_qs \
     --artifacts=keras,keras_xla,keras_bf16,saved_model,tflite_fp32,tflite_fp16,tflite_int8,onnx \
-        --batch_sizes=1,16 --threads=1,2 --repeats=3 --output_json=/tmp/inference_tiny.json
+        --batch_sizes=1,16 --threads=1,2 --repeats=3 --output_json=runs/inference_tiny.json
 
 GPU serving (not run here; see docs/benchmarks.md)::
 
-    python -m benchmarks.inference_speed --exports=/tmp/export_recurrent --device=/gpu:0 \
+    python -m benchmarks.inference_speed --exports=runs/export_recurrent --device=/gpu:0 \
         --artifacts=saved_model,keras,keras_xla,keras_bf16,keras_bf16_xla,keras_fp16_xla \
-        --batch_sizes=1,16,64 --repeats=5 --output_json=/tmp/inference_gpu.json
+        --batch_sizes=1,16,64 --repeats=5 --output_json=runs/inference_gpu.json
 """
 
 from __future__ import annotations

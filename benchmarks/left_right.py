@@ -17,7 +17,7 @@ reports PCKh@0.5 over the annotated joints (all joints pooled, MPII head-box ref
 Command (the README's main job writes the inputs)::
 
     python -m benchmarks.left_right --records=data/synthetic --split=test \
-        --predictions=runs/quickstart/eval/keypoint_results.json --output_json=/tmp/lr.json
+        --predictions=runs/quickstart/eval/keypoint_results.json --output_json=runs/lr.json
 
 This is an analysis, not a metric of any paper: docs/training.md uses it to explain the
 quickstart's per-joint results.

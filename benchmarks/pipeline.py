@@ -17,12 +17,12 @@ under a run); the JSON keeps every run and reports the medians.
 Command (as run for docs/benchmarks.md)::
 
     python -m tfpose.data.convert --dataset=lspet --data_dir=../shared/data/lspet \
-        --output_dir=/tmp/lspet_records
-    python -m benchmarks.pipeline --records=/tmp/lspet_records --workers=2 --num_examples=1200 \
-        --repeats=5 --output_json=/tmp/pipeline_benchmark.json
+        --output_dir=runs/lspet_records
+    python -m benchmarks.pipeline --records=runs/lspet_records --workers=2 --num_examples=1200 \
+        --repeats=5 --output_json=runs/pipeline_benchmark.json
     # Where tfpose's time goes (adds a "profile" entry per setting):
-    python -m benchmarks.pipeline --records=/tmp/lspet_records --repeats=1 --profile \
-        --output_json=/tmp/pipeline_profile.json
+    python -m benchmarks.pipeline --records=runs/lspet_records --repeats=1 --profile \
+        --output_json=runs/pipeline_profile.json
 
 Settings: ``belagiannis`` (248 crop → 62 × 62 keypoint + limb maps, batch 20) and ``bulat``
 (256 crop → 256 × 256 detection discs + regression Gaussians, batch 8). The JSON holds, per

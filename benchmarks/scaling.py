@@ -11,7 +11,7 @@ matmul peak is measured in the same run.
 
 Command (as run for docs/benchmarks.md; docs/scaling.png)::
 
-    python -m benchmarks.scaling --repeats=2 --min_seconds=0.3 --output_json=/tmp/scaling.json \
+    python -m benchmarks.scaling --repeats=2 --min_seconds=0.3 --output_json=runs/scaling.json \
         --plot=docs/scaling.png
 """
 
@@ -115,9 +115,13 @@ def run(
       ValueError: ``model`` is not a recurrent preset, or a sweep value is out of range.
     """
     from tfpose.models import MODELS
+    from tfpose.models.families import family_of
 
-    if model not in MODELS or not model.startswith("recurrent"):
-        names = sorted(m for m in MODELS if m.startswith("recurrent"))
+    def recurrent(name: str) -> bool:
+        return family_of(name).name == "recurrent"
+
+    if model not in MODELS or not recurrent(model):
+        names = sorted(m for m in MODELS if recurrent(m))
         raise ValueError(f"--model={model}: choose a recurrent preset ({names})")
     if min(batch_sizes) < 1 or min(passes) < 0 or min(input_sizes) < 8:
         raise ValueError("--batch_sizes >= 1, --passes >= 0 and --input_sizes >= 8 please")

@@ -23,17 +23,17 @@ waiting for input.
 Commands (as run for docs/benchmarks.md, 2-core CPU)::
 
     python -m benchmarks.training_speed --models=recurrent_tiny,cascade_resnet_tiny \
-        --batch_sizes=16,16 --steps=5,5 --repeats=3 --profile_dir=/tmp/profile_tiny \
-        --output_json=/tmp/training_tiny.json
+        --batch_sizes=16,16 --steps=5,5 --repeats=3 --profile_dir=runs/profile_tiny \
+        --output_json=runs/training_tiny.json
     python -m benchmarks.training_speed --models=recurrent,cascade_resnet --batch_sizes=1,1 \
-        --steps=1,1 --repeats=2 --modes=graph,xla --profile_dir=/tmp/profile_paper \
-        --output_json=/tmp/training_paper.json
+        --steps=1,1 --repeats=2 --modes=graph,xla --profile_dir=runs/profile_paper \
+        --output_json=runs/training_paper.json
 
 On a GPU (not run here; see docs/benchmarks.md)::
 
     python -m benchmarks.training_speed --models=recurrent,cascade_resnet --batch_sizes=32,8 \
         --steps=20,20 --repeats=3 --precisions=float32,mixed_bfloat16,mixed_float16 \
-        --device=/gpu:0 --peak_tflops=989 --output_json=/tmp/training_gpu.json
+        --device=/gpu:0 --peak_tflops=989 --output_json=runs/training_gpu.json
 """
 
 from __future__ import annotations

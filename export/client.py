@@ -11,13 +11,14 @@ gRPC (optional extra: ``pip install tensorflow-serving-api grpcio``)::
     python export/client.py --grpc=localhost:8500 --model_name=tfpose photo.jpg
 
 Each prints, per image, the keypoints (x, y) in original image pixels with confidence and
-visibility. Boxes are regions (x1, y1, x2, y2) in image pixels; the network sees the square
+visibility (both in [0, 1], the scores of tfpose's ``Predictor``). Boxes are regions (x1, y1, x2, y2) in image pixels; the network sees the square
 around the box's longer side; ``-1,-1,-1,-1`` or no ``--box`` at all means the whole image.
 
 For the heatmaps-only artifacts (``model_heatmaps_gpu.tflite``, or the ``heatmaps`` output of
 any TFLite/ONNX artifact) this file also holds the post-processing in NumPy:
 :func:`crop_affine_for_box` (region → image-to-crop matrix, the crop itself is one
-``cv2.warpAffine``), :func:`decode_heatmaps` (maps → crop pixels) and :func:`crop_to_image`
+``cv2.warpAffine``), :func:`decode_heatmaps` (maps → crop pixels and peaks),
+:func:`confidence_from_peak` (peak → the [0, 1] ``confidence``) and :func:`crop_to_image`
 (crop pixels → image pixels). They mirror ``tfpose.export.preprocess`` and
 ``tfpose.data.targets.decode_heatmaps`` exactly (tested in ``tests/export``).
 """
@@ -45,7 +46,8 @@ def decode_heatmaps(heatmaps, stride: int):
       stride: crop pixels per heatmap pixel (``heatmap_stride`` in tfpose_export.json).
 
     Returns:
-      keypoints float32 [..., K, 2] in crop pixels, confidence float32 [..., K] (peak value).
+      keypoints float32 [..., K, 2] in crop pixels, peak float32 [..., K] (the maps' maximum;
+      :func:`confidence_from_peak` turns it into the [0, 1] ``confidence``).
     """
     import numpy as np
 
@@ -55,7 +57,7 @@ def decode_heatmaps(heatmaps, stride: int):
         -1, channels, height * width
     )
     index = flat.argmax(axis=-1)
-    confidence = np.take_along_axis(flat, index[..., None], axis=-1)[..., 0]
+    peak = np.take_along_axis(flat, index[..., None], axis=-1)[..., 0]
     y, x = index // width, index % width
 
     def value_at(i):
@@ -70,8 +72,20 @@ def decode_heatmaps(heatmaps, stride: int):
     points = stride * (points + 0.5) - 0.5
     return (
         points.reshape(*lead, channels, 2).astype(np.float32),
-        confidence.reshape(*lead, channels).astype(np.float32),
+        peak.reshape(*lead, channels).astype(np.float32),
     )
+
+
+def confidence_from_peak(peak, spec: dict):
+    """Map peaks [...] → the [0, 1] ``confidence`` of the other outputs (``visibility_kind`` and
+    ``amplitude`` of the parsed ``tfpose_export.json``): ``clip(peak / amplitude, 0, 1)``, or
+    ``sigmoid(peak)`` for logit maps."""
+    import numpy as np
+
+    peak = np.asarray(peak, np.float32)
+    if spec["visibility_kind"] == "sigmoid":
+        return (1.0 / (1.0 + np.exp(-peak))).astype(np.float32)
+    return np.clip(peak / float(spec["amplitude"]), 0.0, 1.0).astype(np.float32)
 
 
 def crop_affine_for_box(box, image_height: int, image_width: int, spec: dict):

@@ -5,44 +5,90 @@ Prediction-file mode (results produced elsewhere, .mat / .h5 / .json):
   python -m tfpose.evaluate \
     --predictions=../shared/data/mpii_val/hg_s2_b1_predictions.mat \
     --ground_truth=../shared/data/mpii_val/detections_our_format.mat \
-    --protocol=mpii --output_dir=/tmp/hg_eval
+    --protocol=mpii --output_dir=runs/hg_eval
 
 prints the per-joint tables (both MPII conventions) and, with --output_dir, writes metrics.json,
-table.txt, keypoint_results.json (COCO keypoint results), pck_curves.png and, when confidences
-and occlusion labels exist, visibility_pr.png/.csv. See docs/evaluation.md.
+table.txt, keypoint_results.json (COCO keypoint results, integer image ids), pck_curves.png and,
+when confidences and occlusion labels exist, visibility_pr.png/.csv. See docs/evaluation.md.
 
 Model mode (a model trained by ``python -m tfpose.train``; its flags.json says how to crop):
 
   python -m tfpose.evaluate --model=runs/quickstart/best.keras --records=data/synthetic \
     --split=test --flip_test --output_dir=runs/quickstart/eval
 
-``--model`` may also be a SavedModel directory or a ``.tflite`` file from ``python -m
-tfpose.export`` (their ``tfpose_export.json`` says how to crop); all formats are scored on the
-same evaluation crops.
+``--model`` may also be a SavedModel directory, a ``.tflite`` or a ``.onnx`` file from ``python
+-m tfpose.export`` (their ``tfpose_export.json`` says how to crop); all formats are scored on the
+same evaluation crops. The flip test is off unless ``--flip_test`` is given; the output says so,
+and names the setting recorded with the model (the default of ``python -m tfpose.predict``)
+when that differs.
+
+A model of the COCO skeleton on COCO records is also scored by COCO's own metric, keypoint AP and
+AR by OKS (AP, AP50, AP75, APm, APl, AR), computed by pycocotools' COCOeval against a COCO
+ground truth built from the records (written as coco_ground_truth.json next to
+keypoint_results.json); see tfpose/evaluation/coco_keypoints.py.
+
+Tables go to stdout; progress (a bar on a terminal, a line every 10 s in a log) to stderr.
+TensorFlow's start-up messages are hidden; -v 0 shows them.
 """
 
 from __future__ import annotations
 
+import sys
+
 from absl import app, flags
 
-from tfpose import skeletons
+from tfpose import cli, skeletons
 from tfpose.evaluation import prediction_files, report
 
+flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
+
 _MODEL = flags.DEFINE_string(
-    "model", None, "Model to evaluate: a .keras file, a SavedModel directory or a .tflite file."
+    "model",
+    None,
+    "Model to evaluate: a .keras file, a SavedModel directory, a .tflite or a .onnx file.",
 )
 _RECORDS = flags.DEFINE_string("records", None, "Converted dataset folder (manifest.json).")
 _SPLIT = flags.DEFINE_string("split", "test", "Split of --records to evaluate on.")
 _MAX_EXAMPLES = flags.DEFINE_integer("max_examples", 0, "Evaluate the first N examples (0 = all).")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Model mode: batch size.")
 _FLIP_TEST = flags.DEFINE_boolean(
-    "flip_test", False, "Average the heatmaps of the image and its mirror (model mode)."
+    "flip_test",
+    None,
+    "Average the heatmaps of the image and its mirror (model mode). Unset: the model's recorded "
+    "setting (tfpose_export.json, or the val_flip_test of a .keras file's flags.json), as "
+    "python -m tfpose.predict uses it; the output names which.",
+)
+_REGION = flags.DEFINE_enum(
+    "region",
+    "crops",
+    ["crops", "whole_image", "annotation"],
+    "Model mode: what the model is given. crops: the evaluation crops of the data pipeline "
+    "(around each annotated person); whole_image: the decoded photo itself, the model finding "
+    "the person on its own (see --refine), as a user's photo; annotation: the photo with the "
+    "person region derived from the annotation.",
+)
+_REFINE = flags.DEFINE_integer(
+    "refine",
+    1,
+    "--region=whole_image: extra passes, each on the region around the joints the previous "
+    "pass found (0 = the whole photo only).",
 )
 _PREDICTIONS = flags.DEFINE_string(
     "predictions", None, "Predictions file (.mat, .h5, .json or COCO keypoint-results .json)."
 )
 _PREDICTIONS_KEY = flags.DEFINE_string(
-    "predictions_key", None, "Array holding the predictions (default: preds, predictions, ...)."
+    "predictions_key",
+    None,
+    "Array holding the predictions (default: preds, predictions, ...); in HDF5 a path such as "
+    "results/preds.",
+)
+_PREDICTIONS_LAYOUT = flags.DEFINE_enum(
+    "predictions_layout",
+    None,
+    list(prediction_files.LAYOUTS),
+    "Layout of the predictions array: NK2 = [N, K, 2] (or [N, K, 3] with confidences), "
+    "K2N = [K, 2, N] (pos_pred_src), 2KN = [2, K, N] (evalMPII.m / eval_pose pred). Default: "
+    "told from the shape and the ground truth's K and N; needed only when both still fit.",
 )
 _GROUND_TRUTH = flags.DEFINE_string(
     "ground_truth", None, "Ground truth: MPII detections .mat, LSP joints.mat, or tfpose layout."
@@ -98,6 +144,22 @@ def _skeleton_for(protocol: str, ground_truth: prediction_files.GroundTruth) -> 
     return skeletons.get_skeleton(name)
 
 
+def _flip_test(spec) -> bool:
+    """Model mode's flip test: ``--flip_test``/``--noflip_test`` when given, else the setting
+    the model records (as ``Predictor`` and ``python -m tfpose.predict`` use it)."""
+    if _FLIP_TEST.value is not None:
+        return bool(_FLIP_TEST.value)
+    return bool(getattr(spec, "flip_test", False))
+
+
+def _flip_test_source(spec) -> str:
+    """Why the flip test is on or off."""
+    if _FLIP_TEST.value is not None:
+        return "--flip_test" if _FLIP_TEST.value else "--noflip_test"
+    where = getattr(spec, "flip_test_source", "not recorded")
+    return f"the model's setting ({where})"
+
+
 def _evaluate_model() -> tuple[dict, dict]:
     """Model mode: runs the model over ``--records`` and scores it.
 
@@ -111,14 +173,18 @@ def _evaluate_model() -> tuple[dict, dict]:
     from tfpose.data.records import Manifest
     from tfpose.evaluation import on_records
     from tfpose.inference.backends import load_backend
+    from tfpose.progress import Progress, write
 
     path = _MODEL.value
     if not _RECORDS.value:
         raise app.UsageError("--model needs --records (a converted dataset folder)")
     if not _BATCH_SIZE.value > 0:
         raise app.UsageError("--batch_size must be positive")
+    write(f"loading {path} ...")
     backend = load_backend(path)
     spec = backend.spec
+    if _REGION.value != "crops":
+        return _evaluate_on_photos(backend)
     config = pipeline.PipelineConfig(
         input_size=spec.input_size,
         heatmap_stride=spec.heatmap_stride,
@@ -139,23 +205,114 @@ def _evaluate_model() -> tuple[dict, dict]:
     def heatmap_fn(images):
         return backend(np.asarray(images, np.float32))[spec.prediction_output]
 
-    predictions = on_records.predict_batches(
-        heatmap_fn,
-        dataset,
-        spec.heatmap_stride,
-        flip_permutation=spec.skeleton.flip_permutation if _FLIP_TEST.value else None,
-        max_examples=_MAX_EXAMPLES.value or None,
-    )
+    total = manifest.num_examples(_SPLIT.value)
+    if _MAX_EXAMPLES.value:
+        total = min(total, _MAX_EXAMPLES.value)
+    write(f"evaluating on {total} examples of {_RECORDS.value} ({_SPLIT.value}) ...")
+    with Progress("evaluating", total, unit="examples") as progress:
+        predictions = on_records.predict_batches(
+            heatmap_fn,
+            dataset,
+            spec.heatmap_stride,
+            flip_permutation=spec.skeleton.flip_permutation if _flip_test(spec) else None,
+            max_examples=_MAX_EXAMPLES.value or None,
+            progress=progress,
+        )
     result = on_records.score_predictions(predictions, spec.skeleton, _PROTOCOL.value)
     result["model"] = path
     result["model_format"] = spec.format
     result["records"] = f"{_RECORDS.value} ({_SPLIT.value})"
-    result["flip_test"] = _FLIP_TEST.value
-    return result, {
+    result["flip_test"], result["flip_test_source"] = _flip_test(spec), _flip_test_source(spec)
+    return result, _with_coco_keypoints(result, predictions, spec.skeleton, manifest.skeleton)
+
+
+def _with_coco_keypoints(
+    result: dict, predictions: dict, skeleton: skeletons.Skeleton, record_skeleton: str
+) -> dict:
+    """Model mode: adds COCO's keypoint AP/AR to ``result`` when the model and the records are
+    of the COCO skeleton (``result["coco_keypoints"]``, and the ground truth it was computed on,
+    ``result["coco_ground_truth"]``); returns what the COCO results file is written from.
+
+    Image ids are integers: the COCO ids the records keep, else from the image names. The
+    entries scored are those of keypoint_results.json (:func:`report.coco_entries`).
+    """
+    import numpy as np
+
+    from tfpose.evaluation import coco_keypoints
+
+    names = [str(name) for name in predictions["image_id"]]
+    ids = coco_keypoints.image_ids_of(names, predictions.get("coco_id"))
+    if coco_keypoints.applies(skeleton, record_skeleton):
+        areas = predictions.get("area")
+        ground_truth = coco_keypoints.ground_truth(
+            predictions["gt_keypoints"],
+            predictions["visibility"],
+            ids,
+            areas,
+            predictions.get("image_size"),
+            names,
+            skeleton,
+        )
+        entries = report.coco_entries(
+            predictions["pred_keypoints"], predictions["confidence"], ids, names
+        )
+        areas_kept = areas is not None and bool(np.all(np.asarray(areas) > 0))
+        result["coco_keypoints"] = coco_keypoints.keypoint_metrics(
+            ground_truth, entries, areas_kept
+        )
+        result["coco_ground_truth"] = ground_truth
+    return {
         "keypoints": predictions["pred_keypoints"],
         "scores": predictions["confidence"],
-        "image_ids": list(predictions["image_id"]),
+        "image_ids": ids,
+        "file_names": names,
     }
+
+
+def _evaluate_on_photos(backend) -> tuple[dict, dict]:
+    """Model mode with --region=whole_image/annotation: the Predictor on the decoded photos."""
+    from tfpose.data.records import Manifest
+    from tfpose.evaluation import on_images
+    from tfpose.inference import Predictor
+    from tfpose.progress import Progress, write
+
+    flip_test = _flip_test(backend.spec)
+    predictor = Predictor(backend, batch_size=_BATCH_SIZE.value, flip_test=flip_test)
+    refine = _REFINE.value if _REGION.value == "whole_image" else 0
+    manifest = Manifest.load(_RECORDS.value)
+    total = manifest.num_examples(_SPLIT.value)
+    if _MAX_EXAMPLES.value:
+        total = min(total, _MAX_EXAMPLES.value)
+    write(
+        f"evaluating on {total} photos of {_RECORDS.value} ({_SPLIT.value}), region "
+        f"{_REGION.value}, refine {refine} ..."
+    )
+    with Progress("evaluating", total, unit="photos") as progress:
+        predictions = on_images.predict_photos(
+            predictor,
+            _RECORDS.value,
+            _SPLIT.value,
+            region=_REGION.value,
+            refine=refine,
+            max_examples=_MAX_EXAMPLES.value or None,
+            batch_size=_BATCH_SIZE.value,
+            progress=progress.update,
+        )
+    result = on_images.score_photos(predictions, predictor.skeleton, _PROTOCOL.value)
+    if predictor.skeleton.name == "lsp":
+        body = on_images.score_photos(
+            predictions, predictor.skeleton, _PROTOCOL.value, joints=on_images.BODY_JOINTS
+        )
+        result["body_joints_mean"] = body["mean"]
+        result["body_joints"] = list(on_images.BODY_JOINTS)
+    result["model"] = _MODEL.value
+    result["model_format"] = backend.spec.format
+    result["records"] = f"{_RECORDS.value} ({_SPLIT.value})"
+    spec = backend.spec
+    result["flip_test"], result["flip_test_source"] = _flip_test(spec), _flip_test_source(spec)
+    result["region"] = _REGION.value
+    result["refine"] = refine
+    return result, _with_coco_keypoints(result, predictions, predictor.skeleton, manifest.skeleton)
 
 
 def _evaluate_prediction_file() -> tuple[dict, dict]:
@@ -163,10 +320,19 @@ def _evaluate_prediction_file() -> tuple[dict, dict]:
     ground_truth = prediction_files.load_ground_truth(_GROUND_TRUTH.value)
     if _GROUND_TRUTH_SLICE.value:
         ground_truth = ground_truth.select(parse_slice(_GROUND_TRUTH_SLICE.value))
-    predictions = prediction_files.align_predictions(
-        prediction_files.load_predictions(_PREDICTIONS.value, _PREDICTIONS_KEY.value),
-        ground_truth,
+    loaded = prediction_files.load_predictions(
+        _PREDICTIONS.value,
+        _PREDICTIONS_KEY.value,
+        num_keypoints=ground_truth.keypoints.shape[1],
+        num_persons=ground_truth.num_persons,
+        layout=_PREDICTIONS_LAYOUT.value,
     )
+    if loaded.description:
+        print(f"predictions: {loaded.description}")
+    predictions = prediction_files.align_predictions(loaded, ground_truth)
+    predictions, warning = prediction_files.missing_values(predictions, ground_truth)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     result = report.evaluate_predictions(
         predictions.keypoints,
         ground_truth.keypoints,
@@ -196,10 +362,13 @@ def main(argv: list[str]) -> None:
             result, predicted = _evaluate_model()
         else:
             result, predicted = _evaluate_prediction_file()
-    except (FileNotFoundError, KeyError, ValueError) as error:
+    except (OSError, KeyError, ValueError) as error:
         # Bad input files or flag combinations: report the message, not a traceback.
-        raise app.UsageError(str(error.args[0]) if error.args else repr(error)) from error
+        raise app.UsageError(cli.message_of(error)) from error
     print(report.format_table(result))
+    if "flip_test_source" in result:
+        used = "on" if result["flip_test"] else "off"
+        print(f"flip test: {used} ({result['flip_test_source']})")
     if _OUTPUT_DIR.value:
         written = report.write_report(
             result,
@@ -207,9 +376,10 @@ def main(argv: list[str]) -> None:
             predicted["keypoints"],
             predicted["scores"],
             predicted["image_ids"],
+            predicted.get("file_names"),
         )
         print("\nwrote " + ", ".join(str(path) for path in written.values()))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)  # errors in one line, without absl's usage text

@@ -1,27 +1,39 @@
 r"""Predicts single-person poses on images, folders or videos with a trained or exported model.
 
   python -m tfpose.predict --model=runs/quickstart/best.keras \
-    --input=../shared/data/samples/mpii --output_dir=/tmp/predictions --heatmaps
+    --input=../shared/data/samples/mpii --output_dir=runs/predictions --heatmaps
 
-writes /tmp/predictions/predictions.json (COCO keypoint results), skeleton.json (joint order),
+writes runs/predictions/predictions.json (COCO keypoint results), skeleton.json (joint order),
 overlays/*.jpg, videos/*.mp4 for video inputs and, with --heatmaps, heatmaps/*.jpg (the maps of
 every recurrent pass). --model takes a .keras file (with the flags.json training writes), a
-SavedModel directory or a .tflite file (with the tfpose_export.json of python -m tfpose.export).
+SavedModel directory, a .tflite or .onnx file (with the tfpose_export.json of python -m
+tfpose.export), or a shipped model's name.
+
+The flip test follows the model's recorded setting unless --flip_test / --noflip_test is given
+(flags.json val_flip_test for a .keras file, flip_test of tfpose_export.json for an export), so
+every format of one model gives the same answer; the summary says which was used and why.
 
 Without --boxes each image (each video frame) is one person region: the whole image, padded to a
 square. --boxes=FILE.json gives regions per file: {"name.jpg": [x1, y1, x2, y2]} or
 {"name.jpg": [[...], [...]]} for several persons, or [{"image": "name.jpg", "box": [...]}, ...].
 See docs/inference.md.
+
+TensorFlow's start-up messages are hidden; -v 0 shows them.
 """
 
 from __future__ import annotations
 
-import sys
-
 from absl import app, flags
 
+from tfpose import cli
+
+flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
+
 _MODEL = flags.DEFINE_string(
-    "model", None, "A .keras file, a SavedModel directory or a .tflite file.", required=True
+    "model",
+    None,
+    "A .keras file, a SavedModel directory, a .tflite or .onnx file, or a shipped model's name.",
+    required=True,
 )
 _INPUT = flags.DEFINE_string(
     "input", None, "An image, a video, or a folder of images/videos.", required=True
@@ -41,7 +53,18 @@ _HEATMAPS = flags.DEFINE_boolean(
     "heatmaps", False, "Also write the grid of predicted maps per recurrent pass per person."
 )
 _FLIP_TEST = flags.DEFINE_boolean(
-    "flip_test", False, "Average the maps of each crop and its mirror image."
+    "flip_test",
+    None,
+    "Average the maps of each crop and its mirror image. Unset: the model's recorded setting "
+    "(flags.json val_flip_test of a .keras model, flip_test of an export's tfpose_export.json).",
+)
+_REFINE = flags.DEFINE_integer(
+    "refine",
+    None,
+    "Extra passes per person, each on the region around the joints the previous pass found: "
+    "1 finds the person in a whole photo, then looks again at it. Unset: the model's setting "
+    "(a shipped model's manifest; else 0).",
+    lower_bound=0,
 )
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Crops per model call.")
 _VISIBILITY_THRESHOLD = flags.DEFINE_float(
@@ -50,7 +73,11 @@ _VISIBILITY_THRESHOLD = flags.DEFINE_float(
 _OVERLAY_MAX_SIDE = flags.DEFINE_integer(
     "overlay_max_side", 0, "Shrink overlays to this longer side in pixels (0 = original size)."
 )
-_PROGRESS = flags.DEFINE_boolean("progress", True, "Progress line on stderr (folders, videos).")
+_PROGRESS = flags.DEFINE_boolean(
+    "progress",
+    True,
+    "Progress on stderr for folders and videos: a bar on a terminal, a line every 10 s otherwise.",
+)
 
 
 def main(argv: list[str]) -> None:
@@ -60,10 +87,14 @@ def main(argv: list[str]) -> None:
         raise app.UsageError("--batch_size must be positive")
     from tfpose.inference import boxes, runner
     from tfpose.inference.predictor import Predictor
+    from tfpose.progress import write
 
     try:
         table = boxes.load_boxes(_BOXES.value) if _BOXES.value else None
-        predictor = Predictor.from_path(_MODEL.value, batch_size=_BATCH_SIZE.value)
+        write(f"loading {_MODEL.value} ...")
+        predictor = Predictor.from_path(
+            _MODEL.value, batch_size=_BATCH_SIZE.value, refine=_REFINE.value
+        )
         summary = runner.predict_inputs(
             predictor,
             _INPUT.value,
@@ -78,18 +109,30 @@ def main(argv: list[str]) -> None:
                 progress=_PROGRESS.value,
             ),
         )
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+    except (OSError, ValueError) as e:
+        cli.fail(cli.message_of(e))
+    skipped = summary["skipped"]
+    if summary["images"] == 0 and summary["frames"] == 0 and skipped:
+        # Each file was reported on its own line above.
+        cli.fail(
+            f"no input could be processed: {len(skipped)} unreadable (each named above), "
+            "nothing predicted"
+        )
     print(
         f"{summary['persons']} persons in {summary['images']} images and {summary['frames']} "
         f"video frames -> {summary['predictions']}"
     )
-    if summary["skipped"]:
-        print(f"skipped {len(summary['skipped'])} unreadable files:")
-        for item in summary["skipped"]:
+    print(f"flip test: {'on' if summary['flip_test'] else 'off'} ({summary['flip_test_source']})")
+    if predictor.refine:
+        print(
+            f"passes per person: {predictor.refine + 1} (the first on the given region or whole "
+            "image, then on the joints found)"
+        )
+    if skipped:
+        print(f"skipped {len(skipped)} unreadable files:")
+        for item in skipped:
             print(f"  {item['reason']}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)  # errors in one line, without absl's usage text

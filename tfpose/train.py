@@ -12,21 +12,27 @@ Examples::
 Re-running the same command resumes from the last checkpoint in ``--workdir``. The run writes
 ``model.keras``, ``best.keras``, ``flags.json``, ``history.csv``, ``metrics.json``, checkpoints
 and TensorBoard logs there (see :mod:`tfpose.training.trainer`).
+
+Progress goes to stderr: a bar with the loss and examples/s on a terminal; in a log file a line
+every --log_every steps (``step 500/4500 [joint] loss 0.91 (11.3 ex/s) eta 1h02m``) and every
+10 s between. TensorFlow's start-up messages are hidden; -v 0 shows them.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+# TensorFlow's start-up messages are hidden by tfpose/console.py (python -m runs it first).
 from absl import app, flags  # noqa: E402
 
+from tfpose import cli  # noqa: E402
 from tfpose.models import MODELS  # noqa: E402
 from tfpose.models.recurrent import HEAD_ACTIVATIONS, KERNEL_INITS, LARGE_KERNELS  # noqa: E402
+from tfpose.progress import write  # noqa: E402
 from tfpose.training import optimizers  # noqa: E402
 from tfpose.training import run as run_lib  # noqa: E402
+
+flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
 # Where and what.
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (created; re-use it to resume).")
@@ -46,7 +52,8 @@ _VAL_FLIP_TEST = flags.DEFINE_bool(
     "val_flip_test",
     False,
     "Validate with the flip test (maps of the crop and its mirror averaged, as "
-    "`python -m tfpose.evaluate --flip_test`); it also chooses best.keras.",
+    "`python -m tfpose.evaluate --flip_test`); it also chooses best.keras, and is the model's "
+    "recorded flip test (the default of python -m tfpose.predict and tfpose.export).",
 )
 _SYNTHETIC_EXAMPLES = flags.DEFINE_integer(
     "synthetic_examples",
@@ -278,11 +285,12 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     if not _WORKDIR.value:
         raise app.UsageError("--workdir is required")
+    config = config_from_flags()
+    write(f"training {config.model} in {config.workdir}: reading the records, building the model")
     try:
-        summary = run_lib.train(config_from_flags())
+        summary = run_lib.train(config)
     except run_lib.USER_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+        cli.fail(cli.message_of(e))
     validation = summary.get("validation") or {}
     score = validation.get(summary["select_metric"])
     line = f"done: {summary['steps']} steps; model at {os.path.join(_WORKDIR.value, 'model.keras')}"
@@ -292,4 +300,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)  # errors in one line, without absl's usage text

@@ -1,39 +1,35 @@
 #!/usr/bin/env bash
-# Regenerates the README gallery: predicted skeletons on the real MPII sample images.
+# Regenerates the README gallery: a model's predictions on real photos, as a user gets them.
 #
-#   bash docs/gallery/make_gallery.sh MODEL [SAMPLES_DIR]
+#   bash docs/gallery/make_gallery.sh [MODEL] [DATA_DIR]
 #
-# MODEL: a .keras file from python -m tfpose.train (flags.json beside it), a SavedModel
-# directory or a .tflite file from python -m tfpose.export. SAMPLES_DIR defaults to
-# ../shared/data/samples/mpii. Run from the repository root.
+# MODEL: a shipped model's name (default: recurrent_mobilenet_v2_lspet), a .keras file, a
+# SavedModel directory or a .tflite file. DATA_DIR defaults to ../shared/data. Run from the
+# repository root.
 #
-# Person regions follow the MPII single-person protocol: each image's annotated person centre
-# and scale (test_mpii.json; no keypoints are used) give a square person box of side 200·scale,
-# and --box_mode=person enlarges it by the model's crop convention exactly as training crops.
-# The overlays show the model's predictions, never the ground truth.
+# Every photo is given whole, with no person box: the predictor finds the person (one pass on
+# the whole photo, then one on the joints it found; --refine=1) and uses the flip test. The
+# LSPET images are fixed test images (9501, 9650, 9800, 9900), not chosen by result; the MPII
+# and COCO samples are out of LSPET's domain and shown as they come out. Overlays show the
+# predictions, never the ground truth.
 set -euo pipefail
-MODEL=${1:?usage: make_gallery.sh MODEL [SAMPLES_DIR]}
-SAMPLES=${2:-../shared/data/samples/mpii}
+MODEL=${1:-recurrent_mobilenet_v2_lspet}
+DATA=${2:-../shared/data}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-python - "$SAMPLES/test_mpii.json" "$WORK/boxes.json" <<'PY'
-import json, sys
-people = json.load(open(sys.argv[1]))
-boxes = {}
-for person in people:
-    (cx, cy), half = person["center"], 100.0 * person["scale"]
-    boxes.setdefault(person["image"], []).append([cx - half, cy - half, cx + half, cy + half])
-json.dump(boxes, open(sys.argv[2], "w"), indent=1)
-PY
+mkdir -p "$WORK/lspet" "$WORK/samples"
+for n in 09501 09650 09800 09900; do cp "$DATA/lspet/images/im$n.jpg" "$WORK/lspet/"; done
+cp "$DATA"/samples/mpii/*.jpg "$DATA"/samples/coco/*.jpg "$WORK/samples/"
 
-python -m tfpose.predict --model="$MODEL" --input="$SAMPLES" --boxes="$WORK/boxes.json" \
-  --box_mode=person --flip_test --heatmaps --overlay_max_side=480 --output_dir="$WORK/out"
+for set in lspet samples; do
+  python -m tfpose.predict --model="$MODEL" --input="$WORK/$set" --refine=1 --flip_test \
+    --overlay_max_side=360 --output_dir="$WORK/out_$set"
+done
 
-rm -f docs/gallery/mpii_*.jpg docs/gallery/heatmaps_per_pass.jpg
-for f in "$WORK"/out/overlays/*.jpg; do cp "$f" "docs/gallery/mpii_$(basename "$f")"; done
-first=$(ls "$WORK"/out/heatmaps/*.jpg | head -1)
-cp "$first" docs/gallery/heatmaps_per_pass.jpg
-cp "$WORK/out/predictions.json" docs/gallery/predictions.json
-echo "model: $MODEL" > docs/gallery/MODEL.txt
-du -ch docs/gallery/* | tail -1
+rm -f docs/gallery/real_*.jpg
+for f in "$WORK"/out_lspet/overlays/*.jpg; do cp "$f" "docs/gallery/real_lspet_$(basename "$f")"; done
+for f in "$WORK"/out_samples/overlays/*.jpg; do cp "$f" "docs/gallery/real_sample_$(basename "$f")"; done
+echo "model: $MODEL; python -m tfpose.predict --refine=1 --flip_test on whole photos" \
+  > docs/gallery/MODEL.txt
+du -ch docs/gallery/real_*.jpg | tail -1

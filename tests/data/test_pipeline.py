@@ -104,6 +104,8 @@ def test_batch_has_documented_keys_dtypes_and_shapes(record_dir, name, training)
         "image_id": (tf.string, [2]),
         "image_size": (tf.int32, [2, 2]),
         "occlusion_labelled": (tf.bool, [2]),
+        "coco_id": (tf.int64, [2]),
+        "area": (tf.float32, [2]),
     }
     for head in config.target_names:
         expected[f"heatmaps/{head}"] = (tf.float32, [2, hm, hm, channels[head]])

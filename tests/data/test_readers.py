@@ -277,6 +277,8 @@ def test_coco_samples_round_trip(shared_data, tmp_path):
     manifest = convert("coco", str(tmp_path / "out"), str(root))
     people = [a for a in content["annotations"] if a["num_keypoints"] > 0 and not a["iscrowd"]]
     assert manifest["splits"]["test_coco"]["num_examples"] == len(people)
+    dropped = len(content["annotations"]) - len(people)  # 2 persons without a labelled keypoint
+    assert manifest["skip_reasons_by_split"]["test_coco"] == {coco.DROPPED_UNLABELLED: dropped}
     parsed = _parse_all(tmp_path / "out", "test_coco")
     files = {img["id"]: img["file_name"] for img in content["images"]}
     for p, ann in zip(parsed, people, strict=True):
@@ -289,6 +291,58 @@ def test_coco_samples_round_trip(shared_data, tmp_path):
     assert any((np.asarray(a["keypoints"])[2::3] == 1).any() for a in people) == any(
         (p["visibility"].numpy() == OCCLUDED).any() for p in parsed
     )
+
+
+def test_coco_dropped_people_are_counted_by_reason_and_printed(tmp_path, capsys):
+    from absl import flags
+    from absl.testing import flagsaver
+
+    from tests.conftest import import_cli
+
+    root = tmp_path / "coco"
+    _write_jpeg(root / "a.jpg")
+    labelled = np.zeros((17, 3))
+    labelled[:5] = [10, 12, 2]
+    none = np.zeros((17, 3))
+    content = {
+        "images": [{"id": 1, "file_name": "a.jpg"}, {"id": 2, "file_name": "gone.jpg"}],
+        "annotations": [
+            {
+                "id": 10,
+                "image_id": 1,
+                "keypoints": labelled.ravel().tolist(),
+                "bbox": [0, 0, 20, 30],
+            },
+            {"id": 11, "image_id": 1, "keypoints": none.ravel().tolist(), "bbox": [0, 0, 5, 5]},
+            {
+                "id": 12,
+                "image_id": 1,
+                "keypoints": none.ravel().tolist(),
+                "bbox": [0, 0, 9, 9],
+                "iscrowd": 1,
+            },
+            {"id": 13, "image_id": 2, "keypoints": labelled.ravel().tolist(), "bbox": [0, 0, 9, 9]},
+        ],
+    }
+    (root / "person_keypoints_val2017.json").write_text(json.dumps(content))
+    convert_cli = import_cli("tfpose.data.convert")
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+    with flagsaver.flagsaver(dataset="coco", data_dir=str(root), output_dir=str(tmp_path / "out")):
+        convert_cli.main(["convert"])
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["splits"]["val2017"]["num_examples"] == 1
+    assert manifest["skipped"] == {"val2017": 3}  # every person of the file is accounted for
+    assert manifest["skip_reasons_by_split"]["val2017"] == {
+        coco.DROPPED_UNLABELLED: 1,
+        coco.DROPPED_CROWD: 1,
+        "unreadable image": 1,
+    }
+    printed = capsys.readouterr().out
+    assert (
+        "val2017: skipped 1 crowd annotation (no keypoints), 1 no labelled keypoint, "
+        "1 unreadable image"
+    ) in printed
 
 
 def test_coco_bad_file_is_named(tmp_path):
@@ -328,6 +382,42 @@ def test_example_validation_names_the_problem():
         assert "a.jpg" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "dataset, needed",
+    [
+        (
+            "mpii",
+            [
+                "http://human-pose.mpi-inf.mpg.de/#download",
+                "mpii_human_pose_v1.tar.gz",
+                "--annotations=",
+                "--validation_file=",
+                "bearpaw/pytorch-pose",
+            ],
+        ),
+        ("lsp", ["http://sam.johnson.io/research/lsp.html", "--dataset=lsp --data_dir="]),
+        ("lspet", ["http://sam.johnson.io/research/lspet.html", "--dataset=lspet --data_dir="]),
+        ("coco", ["https://cocodataset.org/#download", "annotations_trainval2017.zip"]),
+    ],
+)
+def test_a_missing_dataset_says_where_to_download_it(tmp_path, dataset, needed):
+    for data_dir in (None, str(tmp_path / "nowhere"), str(tmp_path)):  # absent, wrong, empty
+        with pytest.raises((FileNotFoundError, ValueError)) as info:
+            convert(dataset, str(tmp_path / "out"), data_dir)
+        message = str(info.value)
+        for text in [*needed, "python -m tfpose.data.convert", "docs/training.md"]:
+            assert text in message, (data_dir, message)
+    if dataset == "mpii":
+        (tmp_path / "annotations.json").write_text("[]")
+        with pytest.raises(FileNotFoundError, match=r"--validation_file=.*val\.mat: no such file"):
+            mpii.read_mpii(
+                str(tmp_path),
+                SkipLog(),
+                str(tmp_path / "annotations.json"),
+                str(tmp_path / "val.mat"),
+            )
+
+
 def test_convert_cli_errors_are_readable(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
@@ -346,4 +436,5 @@ def test_convert_cli_errors_are_readable(tmp_path):
     )
     assert result.returncode != 0
     assert f"{tmp_path}: expected an 'images/' folder and 'joints.mat'" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert "http://sam.johnson.io/research/lspet.html" in result.stderr  # where to get it
+    assert "Traceback" not in result.stderr and "flags:" not in result.stderr  # no usage dump

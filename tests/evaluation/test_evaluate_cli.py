@@ -13,6 +13,7 @@ from absl import app, flags
 from absl.testing import flagsaver
 
 from tests.conftest import import_cli
+from tfpose.inference.results import validate_coco_results
 from tfpose.skeletons import LSP, MPII
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -28,7 +29,9 @@ def run_cli(capsys):
     def run(**overrides) -> str:
         with flagsaver.flagsaver(**overrides):
             evaluate.main(["evaluate"])
-        return capsys.readouterr().out
+        captured = capsys.readouterr()
+        run.err = captured.err  # warnings
+        return captured.out
 
     return run
 
@@ -96,9 +99,12 @@ def test_mpii_prediction_files_end_to_end(tmp_path, run_cli):
     assert csv.shape[1] == 3 and csv[-1, 2] == 1.0
     assert "PCKh@0.5" in (out_dir / "table.txt").read_text()
 
-    # The COCO results written there evaluate to the same numbers.
+    # The COCO results written there pass the COCO results check (integer image ids; the
+    # names are kept as file_name) and evaluate to the same numbers.
     results = json.loads((out_dir / "keypoint_results.json").read_text())
-    assert [r["image_id"] for r in results] == ["p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg"]
+    validate_coco_results(results, MPII.num_keypoints)
+    assert [r["image_id"] for r in results] == [0, 1, 2, 3]
+    assert [r["file_name"] for r in results] == ["p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg"]
     again_dir = tmp_path / "again"
     run_cli(
         predictions=str(out_dir / "keypoint_results.json"),
@@ -131,6 +137,7 @@ def test_lsp_protocol_with_joints_mat_and_slice(tmp_path, run_cli):
         protocol="lsp",
         ground_truth_slice="1:",
         output_dir=str(out_dir),
+        predictions_layout="NK2",  # 2 persons: [2, 14, 2] also reads as [2, K, N]
     )
     assert "PCK@0.2" in printed and "Total" in printed
     metrics = json.loads((out_dir / "metrics.json").read_text())
@@ -138,7 +145,50 @@ def test_lsp_protocol_with_joints_mat_and_slice(tmp_path, run_cli):
     assert metrics["per_joint"]["Ank"] == 75.0
     assert metrics["mean"] == pytest.approx(100 * 27 / 28)
     results = json.loads((out_dir / "keypoint_results.json").read_text())
-    assert [r["image_id"] for r in results] == ["im0002", "im0003"]
+    validate_coco_results(results, LSP.num_keypoints)
+    assert [(r["image_id"], r["file_name"]) for r in results] == [(0, "im0002"), (1, "im0003")]
+
+
+def test_2_k_n_predictions_with_nan_joints_are_read_named_and_scored_as_misses(tmp_path, run_cli):
+    gt_path, pred_path = _mpii_files(tmp_path)
+    pred = np.asarray(json.loads(pred_path.read_text())["keypoints"])
+    baseline = run_cli(predictions=str(pred_path), ground_truth=str(gt_path), protocol="mpii")
+    assert "read as" not in run_cli.err
+    pred[2, MPII.index("left_ankle")] = np.nan  # annotated: a miss
+    pred[2, MPII.index("right_ankle")] = np.nan  # not annotated in _mpii_files: not scored
+    h5_path = tmp_path / "pred_2kn.h5"  # evalMPII.m / eval_pose layout, e.g. written from MATLAB
+    with h5py.File(h5_path, "w") as file:
+        file.create_dataset("preds", data=pred.transpose(2, 1, 0))
+    out_dir = tmp_path / "out"
+    printed = run_cli(
+        predictions=str(h5_path),
+        ground_truth=str(gt_path),
+        protocol="mpii",
+        output_dir=str(out_dir),
+    )
+    assert f"predictions: {h5_path}: 'preds' [2, 16, 4] read as [2, K, N]: N = 4 persons" in printed
+    assert run_cli.err.startswith("warning: 2 of 64 predicted joints are NaN (1 persons)")
+    assert "a NaN prediction is a miss: 1 of them are annotated and scored as misses" in run_cli.err
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["per_keypoint"]["left_ankle"] == 75.0  # 3 of 4: the NaN joint is a miss
+    assert metrics["num_annotated"]["right_ankle"] == 3  # unchanged: the NaN is not scored
+    assert baseline.splitlines()[1:] != printed.splitlines()[1:]
+    # COCO results hold numbers only: a NaN joint is written as 0, 0 with confidence 0.
+    results = json.loads((out_dir / "keypoint_results.json").read_text())
+    validate_coco_results(results, MPII.num_keypoints)
+    ankle = 3 * MPII.index("left_ankle")
+    assert results[2]["keypoints"][ankle : ankle + 3] == [0.0, 0.0, 0.0]
+    # Two persons: [2, 16, 2] reads as [N, K, 2] and [2, K, N] alike; refused until named.
+    fields = json.loads(gt_path.read_text())
+    two = {k: (v[:2] if isinstance(v, list) else v) for k, v in fields.items()}
+    (tmp_path / "gt2.json").write_text(json.dumps(two))
+    with h5py.File(tmp_path / "two.h5", "w") as file:
+        file.create_dataset("preds", data=np.asarray(two["keypoints"]))
+    gt2, pred2 = str(tmp_path / "gt2.json"), str(tmp_path / "two.h5")
+    with pytest.raises(app.UsageError, match=r"reads as \[N, K, 2\].*--predictions_layout"):
+        run_cli(predictions=pred2, ground_truth=gt2)
+    printed = run_cli(predictions=pred2, ground_truth=gt2, predictions_layout="NK2")
+    assert "read as [N, K, 2]: N = 2 persons" in printed
 
 
 def test_generic_pck_needs_a_skeleton(tmp_path, run_cli):

@@ -9,6 +9,7 @@ import scipy.io
 
 from tfpose.evaluation import prediction_files
 from tfpose.evaluation.report import write_coco_results
+from tfpose.inference.results import validate_coco_results
 
 N, K = 3, 16
 RNG = np.random.default_rng(7)
@@ -185,7 +186,9 @@ def test_matlab_v7_3_file_is_read_through_hdf5(tmp_path):
 def test_coco_results_round_trip_in_ground_truth_order(tmp_path):
     path = write_coco_results(tmp_path / "results.json", KEYPOINTS, SCORES, ["a", "a", "b"])
     entries = json.loads(path.read_text())
-    assert entries[2]["image_id"] == "b" and entries[2]["category_id"] == 1
+    validate_coco_results(entries, K)  # the check of python -m tfpose.predict's files too
+    assert [e["image_id"] for e in entries] == [0, 0, 1]  # integers; the names as file_name
+    assert entries[2]["file_name"] == "b" and entries[2]["category_id"] == 1
     assert len(entries[0]["keypoints"]) == 3 * K
     assert entries[0]["score"] == pytest.approx(SCORES[0].mean())
     path.write_text(json.dumps(entries[::-1]))  # shuffled; person_index puts them back
@@ -209,11 +212,109 @@ def test_coco_results_matched_by_unique_image_id(tmp_path):
     np.testing.assert_allclose(aligned.keypoints, KEYPOINTS)
 
 
+def test_coco_results_with_integer_ids_are_matched_by_file_name(tmp_path):
+    # As python -m tfpose.predict writes them: integer ids, the image's name in file_name.
+    entries = [
+        {
+            "image_id": i,
+            "file_name": name,
+            "keypoints": np.c_[KEYPOINTS[i], SCORES[i]].ravel().tolist(),
+        }
+        for i, name in enumerate(["x.jpg", "y.jpg", "z.jpg"])
+    ]
+    path = tmp_path / "predictions.json"
+    path.write_text(json.dumps([entries[2], entries[0], entries[1]]))
+    truth = prediction_files.GroundTruth(
+        keypoints=KEYPOINTS, visibility=VISIBILITY, image_ids=("x.jpg", "y.jpg", "z.jpg")
+    )
+    aligned = prediction_files.align_predictions(prediction_files.load_predictions(path), truth)
+    np.testing.assert_allclose(aligned.keypoints, KEYPOINTS)
+
+
 def test_real_hourglass_predictions(shared_data):
     predictions = prediction_files.load_predictions(
         shared_data / "mpii_val" / "hg_s2_b1_predictions.mat"
     )
     assert predictions.keypoints.shape == (2958, 16, 2) and predictions.scores is None
+
+
+def test_the_reference_codes_2_k_n_layout_is_read_and_named(tmp_path):
+    # evalMPII.m / eval_pose's pred: [2, K, N]; e.g. LSP results in a .mat, MPII ones in an .h5.
+    for path in (
+        _write_mat(tmp_path / "pred_keypoints_lsp.mat", {"pred": KEYPOINTS.transpose(2, 1, 0)}),
+        _write_h5(tmp_path / "pred.h5", {"preds": KEYPOINTS.transpose(2, 1, 0)}),
+    ):
+        key = "pred" if path.suffix == ".mat" else None
+        # [2, 16, 3] also reads as [N, K, 3] (2 persons with confidences): N decides.
+        with pytest.raises(ValueError, match=r"\[N, K, 3\] \(N = 2, K = 16\) and as \[2, K, N\]"):
+            prediction_files.load_predictions(path, key, num_keypoints=K)
+        predictions = prediction_files.load_predictions(path, key, num_keypoints=K, num_persons=N)
+        np.testing.assert_allclose(predictions.keypoints, KEYPOINTS)
+        assert "read as [2, K, N]: N = 3 persons, K = 16 joints" in predictions.description
+    predictions = prediction_files.load_predictions(
+        _write_mat(tmp_path / "n.mat", {"preds": KEYPOINTS}), num_keypoints=K
+    )
+    assert "'preds' [3, 16, 2] read as [N, K, 2]" in predictions.description
+
+
+def test_an_ambiguous_shape_is_resolved_by_k_or_refused(tmp_path):
+    # [K, 2, N] with N = 3 also reads as [N, K, 3] (16 persons of 2 joints): K decides.
+    path = _write_mat(tmp_path / "p.mat", {"pos_pred_src": KEYPOINTS.transpose(1, 2, 0)})
+    predictions = prediction_files.load_predictions(path, num_keypoints=K, num_persons=N)
+    np.testing.assert_allclose(predictions.keypoints, KEYPOINTS)
+    assert "read as [K, 2, N]" in predictions.description
+    # Two persons: [2, 16, 2] is [N, K, 2] and [2, K, N] with the same N and K: refused.
+    two = KEYPOINTS[:2]
+    path = _write_mat(tmp_path / "two.mat", {"preds": two})
+    with pytest.raises(
+        ValueError,
+        match=r"two\.mat.*reads as \[N, K, 2\].*\[2, K, N\].*"
+        r"--predictions_layout=NK2\|2KN",
+    ):
+        prediction_files.load_predictions(path, num_keypoints=K, num_persons=2)
+    chosen = prediction_files.load_predictions(path, num_keypoints=K, num_persons=2, layout="NK2")
+    np.testing.assert_allclose(chosen.keypoints, two)
+    transposed = _write_mat(tmp_path / "t.mat", {"preds": two.transpose(2, 1, 0)})
+    chosen = prediction_files.load_predictions(transposed, num_keypoints=K, layout="2KN")
+    np.testing.assert_allclose(chosen.keypoints, two)
+    with pytest.raises(ValueError, match=r"no reading with the ground truth's K = 14"):
+        prediction_files.load_predictions(path, num_keypoints=14)
+
+
+def test_hdf5_predictions_in_a_group_are_listed_and_read_by_path(tmp_path):
+    path = tmp_path / "results.h5"
+    with h5py.File(path, "w") as file:
+        file.create_dataset("results/joints", data=KEYPOINTS)
+        file.create_dataset("results/scores", data=SCORES)
+        file.create_dataset("meta/version", data=np.array([1]))
+    with pytest.raises(KeyError) as info:
+        prediction_files.load_predictions(path)
+    message = info.value.args[0]
+    assert "datasets in the file: /meta/version [1], /results/joints [3, 16, 2]" in message
+    assert "/results/scores [3, 16]" in message and "--predictions_key" in message
+    predictions = prediction_files.load_predictions(path, "/results/joints", num_keypoints=K)
+    np.testing.assert_allclose(predictions.keypoints, KEYPOINTS)
+    np.testing.assert_allclose(predictions.scores, SCORES)  # found beside the predictions
+    assert "confidences from 'results/scores'" in predictions.description
+
+
+def test_nan_predictions_are_counted_and_scored_as_misses():
+    keypoints = KEYPOINTS.copy()
+    keypoints[0, 3] = np.nan  # annotated (visibility 2): a miss
+    keypoints[1, 5, 0] = np.nan
+    visibility = np.full((N, K), 2)
+    visibility[1, 5] = 0  # not annotated: not scored
+    scores = SCORES.copy()
+    scores[2, 0] = np.nan
+    truth = prediction_files.GroundTruth(keypoints=KEYPOINTS, visibility=visibility)
+    predictions = prediction_files.Predictions(keypoints=keypoints, scores=scores)
+    cleaned, warning = prediction_files.missing_values(predictions, truth)
+    assert warning.startswith("2 of 48 predicted joints are NaN (2 persons); a NaN prediction is a")
+    assert "miss: 1 of them are annotated and scored as misses" in warning
+    assert "1 confidences are NaN and count as 0" in warning
+    assert cleaned.scores[2, 0] == 0 and np.isfinite(cleaned.scores).all()
+    finite = prediction_files.Predictions(keypoints=KEYPOINTS, scores=SCORES)
+    assert prediction_files.missing_values(finite, truth)[1] is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -194,10 +194,11 @@ def test_saved_model_signatures_with_saved_model_cli(saved_model_run):
         "outputs['keypoints'] tensor_info:\n        dtype: DT_FLOAT\n        shape: (-1, 16, 2)"
         in block
     )
-    assert (
-        "outputs['visibility'] tensor_info:\n        dtype: DT_FLOAT\n        shape: (-1, 16)"
-        in block
-    )
+    for name in ("confidence", "visibility", "peak"):  # [0, 1], [0, 1], raw map peak
+        assert (
+            f"outputs['{name}'] tensor_info:\n        dtype: DT_FLOAT\n        shape: (-1, 16)"
+            in block
+        )
     heat = text.split("signature_def['heatmaps']")[1].split("signature_def[")[0]
     assert (
         "outputs['heatmaps'] tensor_info:\n        dtype: DT_FLOAT\n        shape: (-1, 8, 8, 16)"
@@ -250,6 +251,7 @@ print(json.dumps({
     "keypoints": out["keypoints"].numpy().tolist(),
     "confidence": out["confidence"].numpy().tolist(),
     "visibility": out["visibility"].numpy().tolist(),
+    "peak": out["peak"].numpy().tolist(),
     "whole_shape": list(whole["keypoints"].shape),
     "heatmaps": maps.numpy().tolist(),
     "errors": errors,
@@ -274,8 +276,11 @@ def test_saved_model_in_fresh_process_matches_keras(saved_model_run, reference):
     assert keypoints.shape == ref["keypoints"].shape == (5, 16, 2)
     assert _agreement(keypoints, ref["keypoints"], ref["affines"], 4) >= AGREEMENT["fp32"]
     np.testing.assert_allclose(result["heatmaps"], ref["heatmaps"], atol=1e-4)
-    visibility = np.array(result["visibility"])
-    assert ((visibility >= 0) & (visibility <= 1)).all()
+    confidence, visibility = np.array(result["confidence"]), np.array(result["visibility"])
+    assert ((confidence >= 0) & (confidence <= 1)).all()
+    assert ((visibility >= 0) & (visibility <= confidence)).all()  # 0 outside the image
+    expected = np.clip(np.array(result["peak"]) / spec.amplitude, 0, 1)
+    np.testing.assert_allclose(confidence, expected, atol=1e-6)
     assert result["whole_shape"] == [2, 16, 2]
     errors = result["errors"]
     for case, message in errors.items():
@@ -321,6 +326,11 @@ for fmt, relative in spec["artifacts"].items():
         crop_keypoints, _ = client.decode_heatmaps(heatmaps, spec["heatmap_stride"])
     keypoints = client.crop_to_image(crop_keypoints, data["affines"])
     results[fmt] = {"heatmaps": heatmaps.tolist(), "keypoints": keypoints.tolist()}
+    if "peak" in outs[0]:  # confidence = the client's [0, 1] score of the raw peak
+        peak = np.concatenate([o["peak"] for o in outs])
+        confidence = np.concatenate([o["confidence"] for o in outs])
+        expected = client.confidence_from_peak(peak, spec)
+        results[fmt]["score_error"] = float(np.abs(confidence - expected).max())
 assert "tensorflow" not in sys.modules, "the runtimes must work without TensorFlow"
 print(json.dumps(results))
 """
@@ -339,6 +349,8 @@ def test_tflite_and_onnx_in_fresh_process_without_tensorflow(exported, reference
         assert heatmaps.shape == ref["heatmaps"].shape, fmt
         relative = np.abs(heatmaps - ref["heatmaps"]).max() / peak
         agreement = _agreement(keypoints, ref["keypoints"], ref["affines"], 4)
+        if fmt != "tflite_gpu":
+            assert result["score_error"] <= 1e-6, (fmt, result["score_error"])
         if fmt in ("tflite_fp32", "tflite_gpu", "onnx"):
             assert relative <= 1e-4 and agreement >= AGREEMENT["fp32"], (fmt, relative, agreement)
         elif fmt == "tflite_fp16":
@@ -485,13 +497,14 @@ def test_bad_arguments_name_the_flag(exported, tmp_path):
 
 
 def test_evaluate_gives_the_same_numbers_for_every_format(exported, records):
-    """`python -m tfpose.evaluate --model=` accepts .keras, SavedModel and .tflite alike."""
+    """`python -m tfpose.evaluate --model=` accepts .keras, SavedModel, .tflite and .onnx alike."""
     models = {
         "keras": exported["model"],
         "saved_model": str(exported["dir"] / "1"),
         "tflite_fp32": str(exported["dir"] / "model_fp32.tflite"),
+        "onnx": str(exported["dir"] / "model.onnx"),
     }
-    # One process for the three runs; the CLI module's flags are global, so parse per model.
+    # One process for the four runs; the CLI module's flags are global, so parse per model.
     script = textwrap.dedent(
         """
         import json, sys
@@ -517,7 +530,8 @@ def test_evaluate_gives_the_same_numbers_for_every_format(exported, records):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {r["model_format"] for r in results.values()} == {"keras", "saved_model", "tflite"}
+    formats = {r["model_format"] for r in results.values()}
+    assert formats == {"keras", "saved_model", "tflite", "onnx"}
     for name, result in results.items():
         assert result["num_persons"] == 8
         assert result["mean"] == pytest.approx(results["keras"]["mean"], abs=1e-6), name

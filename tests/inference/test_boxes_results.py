@@ -1,13 +1,11 @@
 """The --boxes file schema, COCO results entries and their check, image ids, media listing."""
 
-import io
 import json
 
 import numpy as np
 import pytest
 
 from tfpose.inference import boxes, media, results
-from tfpose.inference.progress import ProgressLine
 
 
 def test_parse_boxes_both_forms():
@@ -87,6 +85,18 @@ def test_image_ids():
     assert results.image_ids(["7.jpg", "a.jpg"], True) == [0, 1]
     assert results.image_ids(["1.jpg", "01.png"], True) == [0, 1]  # not distinct
     assert results.image_ids(["1.jpg"], False) == [0]
+    # Several persons of one image (evaluate's records) share its id.
+    assert results.image_ids(["785.jpg", "9.jpg", "785.jpg"]) == [785, 9, 785]
+    assert results.image_ids(["b.jpg", "a.jpg", "b.jpg"]) == [0, 1, 0]
+
+
+def test_write_coco_results_checks_before_writing(tmp_path):
+    entry = results.coco_result(3, np.ones((17, 2)), np.ones(17), person_index=0, decimals=None)
+    path = results.write_coco_results(tmp_path / "ok.json", [entry], 17)
+    assert json.loads(path.read_text()) == [entry]
+    with pytest.raises(ValueError, match="'image_id' must be an integer"):
+        results.write_coco_results(tmp_path / "bad.json", [{**entry, "image_id": "3.jpg"}], 17)
+    assert not (tmp_path / "bad.json").exists()
 
 
 def test_list_inputs(tmp_path):
@@ -120,16 +130,3 @@ def test_unreadable_files_are_named(tmp_path):
             media.read_image(str(tmp_path / name))
     with pytest.raises(media.UnreadableInputError, match="clip.mp4"):
         media.VideoReader(str(tmp_path / "clip.mp4"))
-
-
-def test_progress_line():
-    stream = io.StringIO()
-    progress = ProgressLine("images", 4, stream=stream)
-    for _ in range(4):
-        progress.update()
-    progress.close()
-    text = stream.getvalue()
-    assert "images 4/4 [" + "#" * 30 + "]" in text and text.endswith("\n")
-    silent = io.StringIO()
-    ProgressLine("x", 0, stream=silent, enabled=False).update()
-    assert silent.getvalue() == ""

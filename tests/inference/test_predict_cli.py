@@ -3,6 +3,7 @@ heatmap grids, COCO results, and a video round trip on a generated clip."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,7 +68,8 @@ def test_cli_on_a_folder_skips_unreadable_files(model_path, image_folder, tmp_pa
     for name in ("zz_truncated.jpg", "aa_text.png"):
         assert name in proc.stderr and name in proc.stdout
     assert "6 persons in 5 images" in proc.stdout
-    assert "[" + "#" * 30 + "]" in proc.stderr  # the progress line reached the end
+    # Not a terminal: plain progress lines (tfpose.progress), the last one at the end.
+    assert re.search(r"^images (\d+)/\1 \(.* images/s\) done in \S+$", proc.stderr, re.M)
     predictions = json.loads((out / "predictions.json").read_text())
     validate_coco_results(predictions, MPII.num_keypoints)
     assert [p["image_id"] for p in predictions] == [0, 0, 1, 2, 3, 4]  # names not all numbers
@@ -105,6 +107,62 @@ def test_cli_reports_a_bad_box_by_entry(model_path, image_folder, tmp_path):
     )
     assert proc.returncode == 1
     assert "boxes.json: entry '004645041.jpg': box [10, 10, 5, 50] needs x2 > x1" in proc.stderr
+
+
+def _jpeg(seed: int, size: int = 64) -> bytes:
+    image = np.random.default_rng(seed).integers(0, 255, (size, size, 3), np.uint8)
+    return cv2.imencode(".jpg", image)[1].tobytes()
+
+
+def _damaged_but_decodable(data: bytes) -> bytes:
+    """Garbage inside the entropy-coded data: libjpeg decodes it with "Corrupt JPEG data"."""
+    return data[: len(data) // 2] + b"\x00\x11\x22" * 10 + data[len(data) // 2 :]
+
+
+def test_cli_fails_when_no_input_can_be_read(model_path, tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "a_text.png").write_text("not an image")
+    (folder / "b_truncated.jpg").write_bytes(_jpeg(0)[:300])
+    (folder / "c_empty.jpg").write_bytes(b"")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfpose.predict",
+            f"--model={model_path}",
+            f"--input={folder}",
+            f"--output_dir={tmp_path / 'out'}",
+        ],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    lines = [line.strip() for line in proc.stderr.replace("\r", "\n").splitlines()]
+    for name in ("a_text.png", "b_truncated.jpg", "c_empty.jpg"):
+        assert len([line for line in lines if name in line]) == 1, lines  # one line per file
+    assert lines[-1].startswith("error: no input could be processed: 3 unreadable")
+    assert "Corrupt JPEG" not in proc.stderr and "Premature end" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_damaged_jpeg_data_is_one_warning_not_decoder_noise(predictor, tmp_path, capfd):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.jpg").write_bytes(_jpeg(1))
+    (folder / "damaged.jpg").write_bytes(_damaged_but_decodable(_jpeg(2)))
+    summary = runner.predict_inputs(
+        predictor, str(folder), str(tmp_path / "out"), options=runner.RunOptions(progress=False)
+    )
+    assert summary["images"] == 2 and not summary["skipped"]  # decoded anyway, predicted
+    err = capfd.readouterr().err
+    lines = [line.strip() for line in err.replace("\r", "\n").splitlines() if line.strip()]
+    # libjpeg prints "Corrupt JPEG data: ..." from C for each decode; none of it reaches stderr.
+    assert not any(line.startswith("Corrupt JPEG data") for line in lines), lines
+    (warning,) = [line for line in lines if "damaged.jpg" in line]
+    assert warning.startswith("warning: ") and "damaged image data" in warning
 
 
 def test_coco_images_keep_their_coco_ids(predictor, shared_data, tmp_path):

@@ -283,8 +283,11 @@ def test_keras_batches_give_the_same_result(model_path, mpii_images):
 def test_load_backend_errors(model_path, tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_backend(str(tmp_path / "missing.keras"))
-    (tmp_path / "model.onnx").write_bytes(b"x")
+    (tmp_path / "model.pt").write_bytes(b"x")
     with pytest.raises(ValueError, match=r"expected a \.keras file"):
+        load_backend(str(tmp_path / "model.pt"))
+    (tmp_path / "model.onnx").write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match="tfpose_export.json"):
         load_backend(str(tmp_path / "model.onnx"))
     alone = tmp_path / "alone.keras"
     shutil.copy(model_path, alone)

@@ -12,6 +12,7 @@ from tests.models import (
 )
 from tfpose.models.cascade_resnet import RESNET_STAGE_DEPTHS, CascadeResNet
 from tfpose.models.layers import BilinearUpsampling
+from tfpose.models.pretrained import WEIGHTS_URL_ENV
 
 TINY = {
     "input_size": 64,
@@ -90,12 +91,16 @@ def test_loads_keras_applications_resnet_weights(tmp_path):
     assert model.detector.count_params() == source.count_params() + added
 
 
-def test_imagenet_needs_a_keras_depth(tmp_path, monkeypatch):
+def test_imagenet_needs_a_keras_depth_and_full_width(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv(WEIGHTS_URL_ENV, "http://127.0.0.1:1/")  # never the internet in tests
     with pytest.raises(ValueError, match="stage_depths"):
         CascadeResNet(backbone_weights="imagenet", **TINY)
-    with pytest.raises(FileNotFoundError, match="resnet152_weights"):
+    with pytest.raises(ValueError, match="width_multiplier=1.0"):
         CascadeResNet(backbone_weights="imagenet", input_size=64, width_multiplier=0.0625)
+    # The default depth is 152; resolving the file fails before the network is built.
+    with pytest.raises(FileNotFoundError, match="resnet152_weights_tf_dim_ordering_tf_kernels_no"):
+        CascadeResNet(backbone_weights="imagenet", input_size=64)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from tests.models import (
     randomize_weights,
 )
 from tfpose.models.cascade_vgg import CascadeVGG
+from tfpose.models.pretrained import WEIGHTS_URL_ENV
 
 TINY = {"input_size": 48, "width_multiplier": 0.0625}
 
@@ -104,8 +105,11 @@ def test_dense_fc1_loads_as_an_equivalent_7x7_convolution(tmp_path):
 
 def test_backbone_weights_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="cannot|never downloads"):
-        CascadeVGG(backbone_weights="imagenet", **TINY)
+    monkeypatch.setenv(WEIGHTS_URL_ENV, "http://127.0.0.1:1/")  # never the internet in tests
+    with pytest.raises(ValueError, match="width_multiplier=1.0"):
+        CascadeVGG(backbone_weights="imagenet", **TINY)  # refused before any download
+    with pytest.raises(FileNotFoundError, match="download from http://127.0.0.1:1/vgg16/"):
+        CascadeVGG(backbone_weights="imagenet", input_size=32)  # fails before building
     with pytest.raises(FileNotFoundError, match="no such file"):
         CascadeVGG(backbone_weights=tmp_path / "missing.h5", **TINY)
     source = keras.applications.VGG16(weights=None, include_top=False, input_shape=(32, 32, 3))

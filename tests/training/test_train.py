@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -106,6 +107,17 @@ def test_rerun_resumes_instead_of_restarting(records, tmp_path):
     # A finished run re-run with the same length does no more steps.
     again = _train(records, tmp_path, 6)
     assert again["resumed_from_step"] == 6
+
+
+def test_progress_lines_in_a_log_file(records, tmp_path, capsys, monkeypatch):
+    # stderr is not a terminal here: plain lines that people tail, no bar.
+    monkeypatch.delenv("TFPOSE_PROGRESS", raising=False)
+    _train(records, tmp_path, 4, verbose=True, val_split="")
+    err = capsys.readouterr().err
+    assert "compiling the training step ([joint] stage)" in err
+    assert re.search(r"^step 2/4 \[joint\] loss \S+ \(\d+\.\d ex/s\) eta \S+$", err, re.M), err
+    assert re.search(r"^step 4/4 \[joint\] loss \S+ \(\d+\.\d ex/s\) done in \S+$", err, re.M)
+    assert "\r" not in err and "%|" not in err
 
 
 def test_sigkill_then_rerun_resumes_at_saved_step(records, tmp_path):
@@ -232,7 +244,10 @@ def test_tiny_model_loss_decreases_on_a_fixed_batch(records):
         (["--stages=warmup:3"], "unknown stage 'warmup'"),
         (["--learning_rates=1e-3,1e-4"], "--lr_boundaries needs 1, got 0"),
         (["--model=recurent"], "value should be one of"),
-        (["--stages=detector:3"], "the recurrent network has no detector/regressor stages"),
+        (
+            ["--stages=detector:3"],
+            "the recurrent family (--model=recurrent_tiny) has no detector stage",
+        ),
         (["--mixed_precision=bf16"], "value should be one of"),
         (["--heatmap_sigma=0"], "--heatmap_sigma must be positive, got 0.0"),
         (["--background_ratio=0"], "--background_ratio must be a finite number > 0, got 0.0"),
@@ -298,6 +313,10 @@ def test_missing_records_name_files_and_the_convert_command(tmp_path):
     assert f"{tmp_path / 'mpii' / 'manifest.json'} does not exist" in result.stderr
     assert "python -m tfpose.data.convert --dataset=mpii" in result.stderr
     assert "Traceback" not in result.stderr
+    # One line: what is missing, every flag the converter needs, where the data is downloaded.
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    for text in ("--validation_file=", "--annotations=", "http://human-pose.mpi-inf.mpg.de"):
+        assert text in line
 
 
 def test_evaluate_model_mode_on_a_trained_model(records, tmp_path):
@@ -429,7 +448,7 @@ out = {}
 for flagfile in sys.argv[1:]:
     flags.FLAGS.unparse_flags()
     try:
-        flags.FLAGS(["train", "--flagfile=" + flagfile, "--workdir=/tmp/unused"])
+        flags.FLAGS(["train", "--flagfile=" + flagfile, "--workdir=runs/unused"])
         config = train.config_from_flags()
         config.validate()
         out[flagfile] = {"ok": True, "model": config.model}

@@ -2,9 +2,12 @@
 
 COCO's keypoint flags map one to one onto tfpose visibility: 0 not labelled, 1 labelled but not
 visible (occluded), 2 labelled and visible. One example per person annotation with at least one
-labelled keypoint; crowd annotations are skipped (they have no keypoints). The person centre is
+labelled keypoint; crowd annotations and persons without a labelled keypoint are skipped and
+counted, by reason, in the manifest (``skipped``, ``skip_reasons``). The person centre is
 the middle of the ``bbox`` and the scale its larger side / 200 px. COCO coordinates are already
-0-based pixels.
+0-based pixels. Each record also keeps the image's integer ``id`` (``image/coco_id``) and the
+annotation's ``area`` (``person/area``), what COCO's keypoint AP needs (the OKS scale, and the
+image a result belongs to; see :mod:`tfpose.evaluation.coco_keypoints`).
 
 Layout expected by :func:`read_coco`: ``data_dir`` holds one or more annotation JSON files
 (directly or under ``annotations/``); each file becomes one split named after it
@@ -14,6 +17,7 @@ looked up in ``data_dir/<split>/``, ``data_dir/images/`` and ``data_dir/`` in th
 
 from __future__ import annotations
 
+import collections
 import glob
 import json
 import os
@@ -24,6 +28,7 @@ import numpy as np
 
 from tfpose.data.example import SCALE_UNIT_PX, PoseExample
 from tfpose.data.image_files import SkipLog, example_or_skip, find_image, read_or_skip
+from tfpose.data.sources import where_to_get
 from tfpose.skeletons import COCO
 
 
@@ -59,15 +64,29 @@ def load_coco_json(path: str) -> dict[str, Any]:
     return content
 
 
-def parse_coco_people(content: dict[str, Any]) -> list[dict]:
+# Why a person annotation is not converted (counted in the manifest's skip_reasons).
+DROPPED_CROWD = "crowd annotation (no keypoints)"
+DROPPED_UNLABELLED = "no labelled keypoint"
+
+
+def parse_coco_people(
+    content: dict[str, Any], dropped: collections.Counter[str] | None = None
+) -> list[dict]:
     """Person annotations with keypoints: dicts with ``file_name``, ``keypoints`` [17, 2],
-    ``visibility`` [17], ``center`` [2], ``scale``, ``annotation_id``."""
+    ``visibility`` [17], ``center`` [2], ``scale``, ``annotation_id``, ``coco_id`` (the image's
+    integer id, None if it is not one) and ``area`` (None when absent or not a number >= 0).
+
+    Crowd annotations and persons without a labelled keypoint are left out; ``dropped`` (if
+    given) counts them by reason (:data:`DROPPED_CROWD`, :data:`DROPPED_UNLABELLED`).
+    """
     images = {img["id"]: img for img in content["images"]}
     people = []
     for ann in content["annotations"]:
         values = np.asarray(ann["keypoints"], np.float32).reshape(COCO.num_keypoints, 3)
         visibility = values[:, 2].astype(np.int64)
         if ann.get("iscrowd", 0) or not (visibility > 0).any():
+            if dropped is not None:
+                dropped[DROPPED_CROWD if ann.get("iscrowd", 0) else DROPPED_UNLABELLED] += 1
             continue
         x, y, w, h = (float(v) for v in ann["bbox"])
         people.append(
@@ -78,9 +97,25 @@ def parse_coco_people(content: dict[str, Any]) -> list[dict]:
                 "center": np.array([x + w / 2.0, y + h / 2.0], np.float32),
                 "scale": max(w, h, 1.0) / SCALE_UNIT_PX,
                 "annotation_id": ann.get("id"),
+                "coco_id": _coco_image_id(ann["image_id"]),
+                "area": _area(ann.get("area")),
             }
         )
     return people
+
+
+def _coco_image_id(value: Any) -> int | None:
+    """COCO image ids are integers; other files' ids (strings) are not kept."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _area(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if np.isfinite(value) and value >= 0:
+            return float(value)
+    return None
 
 
 def split_name(annotation_path: str) -> str:
@@ -89,8 +124,15 @@ def split_name(annotation_path: str) -> str:
 
 
 def _read_people(
-    people: list[dict], image_dirs: list[str], skip_log: SkipLog
+    people: list[dict],
+    image_dirs: list[str],
+    skip_log: SkipLog,
+    dropped: collections.Counter[str] | None = None,
+    source: str = "",
 ) -> Iterator[PoseExample]:
+    # Counted when the split is written, so that the manifest gives them to this split.
+    for reason, count in (dropped or {}).items():
+        skip_log.skip_many(reason, count, f"{source}: {count} person annotations: {reason}")
     for person in people:
         path = find_image(person["file_name"], image_dirs)
         image = read_or_skip(path, skip_log)
@@ -110,6 +152,8 @@ def _read_people(
             scale=person["scale"],
             dataset="coco",
             skeleton=COCO.name,
+            coco_id=person["coco_id"],
+            area=person["area"],
         )
         if example is not None:
             yield example
@@ -125,12 +169,13 @@ def read_coco(data_dir: str, skip_log: SkipLog) -> dict[str, tuple[int, Iterator
     if not files:
         raise FileNotFoundError(
             f"{data_dir}: no COCO annotation JSON found (expected *.json or "
-            "annotations/person_keypoints_*.json)"
+            f"annotations/person_keypoints_*.json); {where_to_get('coco')}"
         )
     splits = {}
     for path in files:
         split = split_name(path)
-        people = parse_coco_people(load_coco_json(path))
+        dropped: collections.Counter[str] = collections.Counter()
+        people = parse_coco_people(load_coco_json(path), dropped)
         image_dirs = [os.path.join(data_dir, split), os.path.join(data_dir, "images"), data_dir]
-        splits[split] = (len(people), _read_people(people, image_dirs, skip_log))
+        splits[split] = (len(people), _read_people(people, image_dirs, skip_log, dropped, path))
     return splits

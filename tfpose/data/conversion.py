@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Iterable, Iterator
 
 from tfpose.data import coco, lsp, mpii, records
 from tfpose.data.example import PoseExample
 from tfpose.data.image_files import SkipLog
+from tfpose.data.sources import where_to_get
+from tfpose.progress import track
 from tfpose.skeletons import get_skeleton
 
 DATASETS = ("mpii", "lsp", "lspet", "coco", "synthetic")
@@ -49,9 +50,9 @@ def dataset_splits(
             for split, (start, count) in starts.items()
         }
     if not data_dir:
-        raise ValueError(f"--data_dir is required for --dataset={dataset}")
+        raise ValueError(f"--data_dir is required for --dataset={dataset}; {where_to_get(dataset)}")
     if not os.path.isdir(data_dir):
-        raise ValueError(f"--data_dir={data_dir} is not a directory")
+        raise ValueError(f"--data_dir={data_dir} is not a directory; {where_to_get(dataset)}")
     if dataset == "lsp":
         splits = lsp.read_lsp(data_dir, skip_log)
     elif dataset == "lspet":
@@ -66,18 +67,11 @@ def dataset_splits(
 
 
 def _with_progress(
-    examples: Iterable[PoseExample], split: str, total: int, every: int = 500
+    examples: Iterable[PoseExample], split: str, total: int
 ) -> Iterator[PoseExample]:
-    start = time.time()
-    count = 0
-    for count, example in enumerate(examples, 1):
-        if count % every == 0:
-            rate = count / max(time.time() - start, 1e-9)
-            print(
-                f"  {split}: {count}/{total} examples ({rate:.0f}/s)", file=sys.stderr, flush=True
-            )
-        yield example
-    print(f"  {split}: {count} examples in {time.time() - start:.1f}s", file=sys.stderr)
+    """Yields ``examples`` with a progress bar (a terminal) or lines with ETA (logs)."""
+    print(f"writing split {split!r} ({total} examples) ...", file=sys.stderr, flush=True)
+    yield from track(examples, f"  {split}", total, unit="examples")
 
 
 def convert(
@@ -94,8 +88,10 @@ def convert(
         "splits": {},
         "skipped": {},
     }
+    manifest["skip_reasons_by_split"] = {}
     for split, (expected, examples) in splits.items():
         skipped_before = skip_log.total
+        reasons_before = skip_log.reasons.copy()
         shards = num_shards or max(1, -(-expected // EXAMPLES_PER_SHARD))
         entry = records.write_split(
             _with_progress(examples, split, expected), output_dir, split, shards
@@ -107,6 +103,9 @@ def convert(
             )
         manifest["splits"][split] = entry
         manifest["skipped"][split] = skip_log.total - skipped_before
+        # Every person dropped and why (unreadable image, invalid annotation, COCO crowd or
+        # unlabelled person), for this split.
+        manifest["skip_reasons_by_split"][split] = dict(skip_log.reasons - reasons_before)
     manifest["skip_reasons"] = dict(skip_log.reasons)
     records.write_manifest(output_dir, manifest)
     return manifest

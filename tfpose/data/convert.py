@@ -18,18 +18,25 @@ Examples::
   python -m tfpose.data.convert --dataset=coco --data_dir=../shared/data/samples/coco \
       --output_dir=data/coco_samples
 
-Unreadable images are skipped with a warning naming the file; the manifest counts them.
+Unreadable images, invalid annotations and (COCO) crowd annotations or persons without a labelled
+keypoint are skipped with a warning; the manifest counts them by split and reason and the command
+prints the counts.
+
+Progress goes to stderr: a bar per split on a terminal, a line every 10 s in a log file.
+TensorFlow's start-up messages are hidden; -v 0 shows them.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import app, flags, logging
 
+from tfpose import cli
 from tfpose.data import records
 from tfpose.data.conversion import DATASETS, convert
+
+flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
 _DATASET = flags.DEFINE_enum("dataset", None, DATASETS, "Which dataset to convert.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "The dataset's folder (not for synthetic).")
@@ -69,16 +76,20 @@ def main(argv: list[str]) -> None:
             validation_file=_VALIDATION_FILE.value,
             single_person_only=_SINGLE_PERSON.value,
         )
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
+    except (OSError, KeyError, ValueError) as e:
+        cli.fail(cli.message_of(e))
     counts = ", ".join(f"{s} {v['num_examples']}" for s, v in manifest["splits"].items())
     skipped = sum(manifest["skipped"].values())
     print(
         f"wrote {os.path.join(_OUTPUT_DIR.value, records.MANIFEST_NAME)}: {counts}; "
         f"skipped {skipped}"
     )
+    # Every dropped person, by split and reason (also in the manifest: skip_reasons_by_split).
+    for split, reasons in manifest.get("skip_reasons_by_split", {}).items():
+        if reasons:
+            why = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
+            print(f"  {split}: skipped {why}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)  # errors in one line, without absl's usage text

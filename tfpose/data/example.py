@@ -19,6 +19,13 @@ Shape legend: K = number of keypoints of the record's skeleton.
 | ``person/has_head_box``   | int64       | 1 when ``head_box`` is meaningful                      |
 | ``person/occlusion_labelled`` | int64   | 1 when the dataset distinguishes occluded from visible |
 | ``dataset``, ``skeleton`` | bytes       | dataset name and :mod:`tfpose.skeletons` name          |
+| ``image/coco_id``         | int64       | optional: COCO's integer image id; -1 when absent      |
+| ``person/area``           | float       | optional: COCO's annotation area (px²); 0 when absent  |
+
+The two optional features are written only by the COCO converter: COCO's keypoint AP needs the
+image id (results are matched to the annotation file by it) and the area (the OKS scale, and
+the medium/large split). Records without them, from other datasets or written before they were
+kept, parse with the defaults :data:`NO_COCO_ID` and 0.
 
 Visibility keeps the occluded/visible distinction where a dataset provides it (MPII, COCO,
 original LSP, synthetic). LSP Extended has no occlusion labels: all its annotated joints are
@@ -39,6 +46,9 @@ VISIBLE = 2
 # Person height in pixels that corresponds to scale 1 (the MPII convention).
 SCALE_UNIT_PX = 200.0
 
+# ``image/coco_id`` of records without a COCO image id (other datasets, older records).
+NO_COCO_ID = -1
+
 
 @dataclasses.dataclass
 class PoseExample:
@@ -57,6 +67,8 @@ class PoseExample:
     skeleton: str
     head_box: np.ndarray | None = None  # [4] float32 (x1, y1, x2, y2)
     occlusion_labelled: bool = True
+    coco_id: int | None = None  # COCO image id (written as image/coco_id when given)
+    area: float | None = None  # COCO annotation area, px² (written as person/area when given)
 
     def __post_init__(self) -> None:
         self.keypoints = np.asarray(self.keypoints, np.float32)
@@ -90,6 +102,12 @@ class PoseExample:
             raise ValueError(f"{where}: scale must be a positive number, got {self.scale}")
         if self.head_box is not None and self.head_box.shape != (4,):
             raise ValueError(f"{where}: head_box must be [4], got {self.head_box.shape}")
+        if self.coco_id is not None and not (
+            isinstance(self.coco_id, int | np.integer) and self.coco_id >= 0
+        ):
+            raise ValueError(f"{where}: coco_id must be an integer >= 0, got {self.coco_id!r}")
+        if self.area is not None and not (np.isfinite(self.area) and self.area >= 0):
+            raise ValueError(f"{where}: area must be a finite number >= 0, got {self.area}")
         if self.image_height <= 0 or self.image_width <= 0:
             raise ValueError(
                 f"{where}: image size must be positive, got {self.image_width}x{self.image_height}"
@@ -131,6 +149,11 @@ class PoseExample:
             "dataset": _bytes([self.dataset.encode()]),
             "skeleton": _bytes([self.skeleton.encode()]),
         }
+        # Optional (COCO only): absent features parse with their defaults (feature_spec).
+        if self.coco_id is not None:
+            feature["image/coco_id"] = _ints([int(self.coco_id)])
+        if self.area is not None:
+            feature["person/area"] = _floats([float(self.area)])
         return tf.train.Example(features=tf.train.Features(feature=feature))
 
     def serialize(self) -> bytes:
@@ -162,6 +185,9 @@ def feature_spec(num_keypoints: int) -> dict[str, tf.io.FixedLenFeature]:
         "person/occlusion_labelled": fixed([], tf.int64),
         "dataset": fixed([], tf.string),
         "skeleton": fixed([], tf.string),
+        # Optional: records of other datasets, and those written before they were kept, lack them.
+        "image/coco_id": fixed([], tf.int64, default_value=NO_COCO_ID),
+        "person/area": fixed([], tf.float32, default_value=0.0),
     }
 
 
@@ -185,7 +211,8 @@ def parse_example(
       ``image_bytes`` string, ``image_format`` string, ``image_size`` int32 [2] (height, width),
       ``image_id`` string, ``keypoints`` float32 [K, 2], ``visibility`` int32 [K],
       ``center`` float32 [2], ``scale`` float32, ``head_box`` float32 [4],
-      ``has_head_box`` bool, ``occlusion_labelled`` bool, ``dataset`` string, ``skeleton`` string;
+      ``has_head_box`` bool, ``occlusion_labelled`` bool, ``dataset`` string, ``skeleton`` string,
+      ``coco_id`` int64 (:data:`NO_COCO_ID` when absent), ``area`` float32 (0 when absent);
       each with a leading [B] for a batch.
     """
     serialized = tf.convert_to_tensor(serialized, tf.string)
@@ -214,6 +241,8 @@ def parse_example(
         "occlusion_labelled": f["person/occlusion_labelled"] > 0,
         "dataset": f["dataset"],
         "skeleton": f["skeleton"],
+        "coco_id": f["image/coco_id"],
+        "area": f["person/area"],
     }
 
 
@@ -240,6 +269,8 @@ def _checked(f: dict[str, tf.Tensor], num_keypoints: int) -> dict[str, tf.Tensor
         "visibility values must be 0, 1 or 2": tf.reduce_all(
             (f["person/visibility"] >= 0) & (f["person/visibility"] <= 2), -1
         ),
+        "area must be a finite number >= 0": tf.math.is_finite(f["person/area"])
+        & (f["person/area"] >= 0),
     }
     passed = tf.reshape(tf.stack(list(checks.values()), -1), [-1, len(checks)])  # [B, checks]
     valid = tf.reduce_all(passed)

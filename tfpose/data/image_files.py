@@ -8,8 +8,13 @@ conversion time, not mid-training (OpenCV accepts some JPEGs that TensorFlow ref
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
 
 import tensorflow as tf
 from absl import logging
@@ -27,6 +32,49 @@ class ImageFile:
     format: str  # "jpeg" or "png"
     height: int
     width: int
+    # What the decoder said about damaged data it decoded anyway (libjpeg's "Corrupt JPEG data").
+    warnings: tuple[str, ...] = ()
+
+
+# Messages libjpeg and libpng print from C (to file descriptor 2) for data they decode anyway.
+_DECODER_MESSAGE = re.compile(
+    r"^(Corrupt JPEG data|Premature end of JPEG file|Invalid SOS parameters|Inconsistent "
+    r"progression sequence|Warning: unknown JFIF|libpng warning)"
+)
+
+
+@contextlib.contextmanager
+def decoder_messages() -> Iterator[list[str]]:
+    """Keeps image decoders' C-level stderr messages off the console and hands them over.
+
+    TensorFlow's and OpenCV's libjpeg print e.g. "Corrupt JPEG data: 12 extraneous bytes before
+    marker 0xd9" straight to file descriptor 2, without the file's name, for every damaged JPEG
+    they decode; no log level silences it. Inside this context, file descriptor 2 goes to a
+    temporary file; on exit the decoder messages are appended to the yielded list and anything
+    else written meanwhile is passed on to stderr.
+    """
+    messages: list[str] = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no file descriptor 2 to redirect
+        yield messages
+        return
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield messages
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            other = []
+            for line in capture.read().decode(errors="replace").splitlines():
+                if line.strip():
+                    target = messages if _DECODER_MESSAGE.match(line.strip()) else other
+                    target.append(line.strip())
+            if other:
+                print("\n".join(other), file=sys.stderr, flush=True)
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -54,17 +102,24 @@ def read_image_file(path: str) -> ImageFile:
     fmt = sniff_format(data)
     if fmt is None:
         raise UnreadableImageError(f"{path}: not a JPEG or PNG file")
-    try:
-        image = tf.io.decode_image(data, channels=3, expand_animations=False)
-    except (tf.errors.InvalidArgumentError, UnicodeDecodeError):
-        raise UnreadableImageError(
-            f"{path}: {fmt} data does not decode (corrupt or truncated)"
-        ) from None
+    with decoder_messages() as messages:
+        try:
+            image = tf.io.decode_image(data, channels=3, expand_animations=False)
+        except (tf.errors.InvalidArgumentError, UnicodeDecodeError):
+            raise UnreadableImageError(
+                f"{path}: {fmt} data does not decode (corrupt or truncated)"
+            ) from None
     # libjpeg decodes a truncated JPEG with a warning and grey fill; the end-of-image marker
     # tells truncated files apart.
     if fmt == "jpeg" and b"\xff\xd9" not in data[-64:]:
         raise UnreadableImageError(f"{path}: JPEG is truncated (no end-of-image marker)")
-    return ImageFile(encoded=data, format=fmt, height=image.shape[0], width=image.shape[1])
+    return ImageFile(
+        encoded=data,
+        format=fmt,
+        height=image.shape[0],
+        width=image.shape[1],
+        warnings=tuple(dict.fromkeys(messages)),
+    )
 
 
 class SkipLog:
@@ -80,6 +135,16 @@ class SkipLog:
             self.examples.append(detail)
         logging.warning("skipped: %s", detail)
 
+    def skip_many(self, reason: str, count: int, detail: str) -> None:
+        """Counts ``count`` examples skipped for one ``reason`` with one warning (e.g. the many
+        COCO person annotations without a labelled keypoint)."""
+        if count <= 0:
+            return
+        self.reasons[reason] += count
+        if len(self.examples) < 100:
+            self.examples.append(detail)
+        logging.warning("skipped %d: %s", count, detail)
+
     @property
     def total(self) -> int:
         return sum(self.reasons.values())
@@ -88,10 +153,13 @@ class SkipLog:
 def read_or_skip(path: str, skip_log: SkipLog) -> ImageFile | None:
     """:func:`read_image_file`, or ``None`` after logging and counting an unreadable file."""
     try:
-        return read_image_file(path)
+        image = read_image_file(path)
     except UnreadableImageError as e:
         skip_log.skip("unreadable image", str(e))
         return None
+    if image.warnings:
+        logging.warning("%s: damaged data, kept (decoder: %s)", path, "; ".join(image.warnings))
+    return image
 
 
 def example_or_skip(skip_log: SkipLog, path: str, **fields) -> PoseExample | None:

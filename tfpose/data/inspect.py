@@ -2,13 +2,15 @@ r"""Draws a contact sheet of pipeline outputs, to see what the network is traine
 
 Example::
 
-    python -m tfpose.data.inspect --records=/tmp/lspet_records --output=sheet.png --augment \
+    python -m tfpose.data.inspect --records=runs/lspet_records --output=sheet.png --augment \
         --config=belagiannis --num_examples=6
 
 One row per example: the crop with its keypoints (visible joints filled, occluded hollow, joints
 outside the crop omitted) and skeleton limbs, then for each target head the maximum over its
 channels overlaid on the crop, then the head's weights (minimum over channels: dark where some
 channel gets no gradient).
+
+TensorFlow's start-up messages are hidden; -v 0 shows them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from absl import app, flags  # noqa: E402
 from tfpose.data import pipeline  # noqa: E402
 from tfpose.data.transforms import denormalize_pixels  # noqa: E402
 from tfpose.skeletons import SKELETONS, Skeleton, get_skeleton  # noqa: E402
+
+flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
 _RECORDS = flags.DEFINE_string("records", None, "Manifest directory or TFRecord files/patterns.")
 _OUTPUT = flags.DEFINE_string("output", "sheet.png", "Where to write the PNG.")

@@ -32,6 +32,7 @@ from tfpose.data.example import (
     center_scale_from_keypoints,
 )
 from tfpose.data.image_files import SkipLog, example_or_skip, read_or_skip
+from tfpose.data.sources import where_to_get
 from tfpose.skeletons import LSP
 
 LSP_SPLITS = {"train": (1, 1000), "test": (1001, 2000)}
@@ -141,9 +142,13 @@ def _check_layout(data_dir: str, dataset: str) -> np.ndarray:
     images = os.path.join(data_dir, "images")
     if not os.path.isdir(images):
         raise FileNotFoundError(
-            f"{data_dir}: expected an 'images/' folder and 'joints.mat' ({dataset} layout)"
+            f"{data_dir}: expected an 'images/' folder and 'joints.mat' ({dataset} layout); "
+            f"{where_to_get(dataset)}"
         )
-    return load_joints_mat(os.path.join(data_dir, "joints.mat"))
+    try:
+        return load_joints_mat(os.path.join(data_dir, "joints.mat"))
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"{e}; {where_to_get(dataset)}") from None
 
 
 def _clip(splits: dict[str, tuple[int, int]], num_people: int) -> dict[str, tuple[int, int]]:

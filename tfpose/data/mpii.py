@@ -35,9 +35,11 @@ from typing import Any
 
 import numpy as np
 import scipy.io
+from absl import logging
 
 from tfpose.data.example import NOT_ANNOTATED, OCCLUDED, VISIBLE, PoseExample
 from tfpose.data.image_files import SkipLog, example_or_skip, find_image, read_or_skip
+from tfpose.data.sources import MPII_VALIDATION, where_to_get
 from tfpose.skeletons import MPII
 
 K = MPII.num_keypoints
@@ -346,8 +348,23 @@ def read_mpii(
         else:
             raise FileNotFoundError(
                 f"{data_dir}: found neither mpii_human_pose_v1_u12_1.mat nor exactly one *.json; "
-                "name the annotation file with --annotations"
+                "name the annotation file with --annotations and Tompson's validation split "
+                f"with --validation_file; {where_to_get('mpii')}"
             )
+    if not os.path.isfile(annotations):
+        raise FileNotFoundError(
+            f"--annotations={annotations}: no such file; {where_to_get('mpii')}"
+        )
+    if validation_file and not os.path.isfile(validation_file):
+        raise FileNotFoundError(
+            f"--validation_file={validation_file}: no such file; it is {MPII_VALIDATION}"
+        )
+    if annotations.endswith(".mat") and not validation_file:
+        logging.warning(
+            "no --validation_file: every person goes to 'train' and there is no 'val' split, "
+            "which the MPII configs validate on; pass --validation_file=%s",
+            MPII_VALIDATION,
+        )
     if annotations.endswith(".mat"):
         people = parse_release(annotations)
         if single_person_only:

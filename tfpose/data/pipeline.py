@@ -9,7 +9,7 @@ Example::
     from tfpose.data.records import Manifest
     from tfpose.skeletons import LSP
 
-    manifest = Manifest.load("/tmp/lspet_records")
+    manifest = Manifest.load("runs/lspet_records")
     config = pipeline.belagiannis_config()
     dataset = pipeline.build_dataset(
         manifest.files("train"), LSP, config, training=True, batch_size=20, seed=0,
@@ -47,6 +47,8 @@ _PASSTHROUGH_KEYS = (
     "image_id",
     "image_size",
     "occlusion_labelled",
+    "coco_id",
+    "area",
 )
 # Records parsed per op by build_dataset.
 _PARSE_BATCH = 32
@@ -421,6 +423,8 @@ def build_dataset(
       ``image_id``                 string    [B]
       ``image_size``               int32     [B, 2]           (height, width) of the image
       ``occlusion_labelled``       bool      [B]
+      ``coco_id``                  int64     [B]              COCO image id, -1 when not kept
+      ``area``                     float32   [B]              COCO annotation area, 0 when not kept
       ``heatmaps/<name>``          float32   [B, H, W, C]     targets of each configured head
       ``weights/<name>``           float32   [B, H, W, C]     per-pixel weights in [0, 1]
       ===========================  ========  ===============  ===================================

@@ -1,2 +1,3 @@
-"""Pose evaluation: metric maths (:mod:`.metrics`), result files (:mod:`.prediction_files`)
-and bookkeeping/reporting (:mod:`.report`)."""
+"""Pose evaluation: metric maths (:mod:`.metrics`), result files (:mod:`.prediction_files`),
+bookkeeping/reporting (:mod:`.report`) and COCO's keypoint AP through pycocotools
+(:mod:`.coco_keypoints`)."""

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from tfpose.data import targets, transforms
 from tfpose.evaluation.report import evaluate_predictions
+from tfpose.progress import Progress
 from tfpose.skeletons import Skeleton
 
 HeatmapFn = Callable[[tf.Tensor], tf.Tensor]
@@ -26,6 +27,7 @@ def predict_batches(
     stride: int,
     flip_permutation: tuple[int, ...] | None = None,
     max_examples: int | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, np.ndarray]:
     """Predicts keypoints in original image pixels for every example of ``batches``.
 
@@ -37,11 +39,14 @@ def predict_batches(
       flip_permutation: when given, flip test: the maps of the mirrored crop, flipped back with
         this channel permutation, are averaged with the maps of the crop.
       max_examples: stop after this many examples.
+      progress: counts the examples (:class:`tfpose.progress.Progress`); None shows nothing.
 
     Returns:
       ``pred_keypoints`` [N, K, 2] and ``gt_keypoints`` [N, K, 2] in image pixels,
       ``confidence`` [N, K], ``visibility`` [N, K], ``head_box`` [N, 4], ``has_head_box`` [N],
-      ``occlusion_labelled`` [N], ``image_id`` [N] (str), and the first batch's predicted
+      ``occlusion_labelled`` [N], ``image_id`` [N] (str), when the batches carry them
+      ``image_size`` [N, 2] (height, width), ``coco_id`` [N] and ``area`` [N] (COCO's image id
+      and area, -1 and 0 where the records keep none), and the first batch's predicted
       ``heatmaps`` and (when the batches carry ``heatmaps/keypoints``) ``target_heatmaps``.
     """
     collected: dict[str, list[np.ndarray]] = {}
@@ -67,9 +72,14 @@ def predict_batches(
             "occlusion_labelled": batch["occlusion_labelled"],
             "image_id": batch["image_id"],
         }
+        for key in ("image_size", "coco_id", "area"):  # in every batch of build_dataset
+            if key in batch:
+                values[key] = batch[key]
         for key, value in values.items():
             collected.setdefault(key, []).append(np.asarray(value))
         count += int(batch["image"].shape[0])
+        if progress is not None:
+            progress.update(int(batch["image"].shape[0]))
         if max_examples is not None and count >= max_examples:
             break
     if not collected:

@@ -6,11 +6,19 @@ the same one, and nothing here shifts them.
 
 Predictions (:func:`load_predictions`), in the first key found, or the one named:
 
-* ``preds`` / ``predictions`` / ``keypoints``: [N, K, 2], or [N, K, 3] with a confidence third;
-* ``pos_pred_src``: [K, 2, N] (the layout of ``detections_our_format.mat``);
-* optional ``scores`` or ``maxvals``: [N, K] (or [N, K, 1]) confidences, e.g. heatmap maxima;
+* ``preds`` / ``predictions`` / ``keypoints`` / ``pos_pred_src``, in any of three layouts:
+  [N, K, 2] (or [N, K, 3] with a confidence third; Python/Lua code such as the hourglass
+  ``preds``), [K, 2, N] (``pos_pred_src`` of ``detections_our_format.mat``) or [2, K, N] (the
+  ``pred`` arrays that evalMPII.m and the LSP ``eval_pose`` code read, and HDF5 files written from
+  MATLAB). The layout is told from the shape and the ground truth's K (and N); a shape that
+  still reads two ways is refused unless the layout is named (:data:`LAYOUTS`);
+* optional ``scores`` or ``maxvals``: [N, K] (or [N, K, 1], or [K, N]) confidences, e.g.
+  heatmap maxima;
+* HDF5: datasets inside groups are named by their path (``--predictions_key=results/preds``);
 * JSON: the same object ``{"keypoints": ..., "scores": ...}``, or a COCO keypoint-results list
-  ``[{"image_id", "keypoints": [x1, y1, s1, ...], "score", "person_index"?}, ...]``.
+  ``[{"image_id", "keypoints": [x1, y1, s1, ...], "score", "person_index"?, "file_name"?},
+  ...]`` (what ``python -m tfpose.evaluate`` and ``python -m tfpose.predict`` write); an entry's
+  image is named by its ``file_name`` when it has one, else by its ``image_id``.
 
 Ground truth (:func:`load_ground_truth`), one of three layouts:
 
@@ -41,7 +49,14 @@ from tfpose.data.example import NOT_ANNOTATED, OCCLUDED, VISIBLE
 
 PREDICTION_KEYS = ("preds", "predictions", "keypoints", "pos_pred_src")
 SCORE_KEYS = ("scores", "maxvals")
-_MATLAB_LAYOUT_KEYS = ("pos_pred_src",)
+# Layouts of a predictions array: name -> (description, axes of N, K and x/y).
+LAYOUTS = {
+    "NK2": ("[N, K, 2]", (0, 1, 2)),
+    "K2N": ("[K, 2, N]", (2, 0, 1)),
+    "2KN": ("[2, K, N]", (2, 1, 0)),
+}
+# The layout a key is documented with, used when the ground truth's K is not known.
+_KEY_LAYOUTS = {"pos_pred_src": "K2N"}
 
 
 @dataclasses.dataclass
@@ -55,6 +70,7 @@ class Predictions:
       person_indices: [N] position of each prediction in the ground truth (COCO results written
         by tfpose carry it) or None.
       source: the file it came from, for error messages.
+      description: how the file was read (key, layout, confidences), one line for the user.
     """
 
     keypoints: np.ndarray
@@ -62,6 +78,7 @@ class Predictions:
     image_ids: tuple[str, ...] | None = None
     person_indices: tuple[int, ...] | None = None
     source: str = "<memory>"
+    description: str = ""
 
     @property
     def num_persons(self) -> int:
@@ -109,17 +126,26 @@ class GroundTruth:
 # Containers
 
 
+def _h5_datasets(file: h5py.File, transpose: bool) -> dict[str, Any]:
+    """Every dataset of an HDF5 file by its path (``preds``, ``results/preds``)."""
+    contents: dict[str, Any] = {}
+
+    def visit(name: str, item: Any) -> None:
+        if isinstance(item, h5py.Dataset) and not name.startswith("#"):
+            value = item[()]
+            contents[name] = np.asarray(value).T if transpose else value
+
+    file.visititems(visit)
+    return contents
+
+
 def _read_mat(path: pathlib.Path) -> dict[str, Any]:
     try:
         contents = scipy.io.loadmat(str(path))
     except NotImplementedError:
         # MATLAB v7.3 files are HDF5 with every array stored transposed (column-major).
         with h5py.File(path, "r") as file:
-            return {
-                key: np.asarray(value).T
-                for key, value in file.items()
-                if isinstance(value, h5py.Dataset) and not key.startswith("#")
-            }
+            return _h5_datasets(file, transpose=True)
     except Exception as error:  # scipy raises several types for corrupt files
         raise ValueError(f"{path}: cannot read as a MATLAB .mat file ({error})") from error
     return {key: value for key, value in contents.items() if not key.startswith("__")}
@@ -128,13 +154,23 @@ def _read_mat(path: pathlib.Path) -> dict[str, Any]:
 def _read_h5(path: pathlib.Path) -> dict[str, Any]:
     try:
         with h5py.File(path, "r") as file:
-            contents: dict[str, Any] = {
-                key: value[()] for key, value in file.items() if isinstance(value, h5py.Dataset)
-            }
+            contents = _h5_datasets(file, transpose=False)
             contents.update({key: value for key, value in file.attrs.items()})
     except OSError as error:
         raise ValueError(f"{path}: cannot read as an HDF5 file ({error})") from error
     return contents
+
+
+def _describe_contents(contents: Mapping[str, Any], path: Any) -> str:
+    """What a file holds, for error messages: HDF5 datasets by full path, with shapes."""
+    hdf5 = pathlib.Path(str(path)).suffix.lower() in (".h5", ".hdf5")
+    entries = []
+    for key in sorted(contents):
+        shape = np.shape(contents[key]) if not isinstance(contents[key], str | bytes) else ()
+        name = "/" + key if hdf5 else key
+        entries.append(f"{name} {list(shape)}" if shape else name)
+    what = "datasets in the file" if hdf5 else "keys present"
+    return f"{what}: {', '.join(entries) if entries else 'none'}"
 
 
 def _read_json(path: pathlib.Path) -> Any:
@@ -168,7 +204,7 @@ def _numeric(contents: Mapping[str, Any], key: str, path: Any, expected: str) ->
         array = np.asarray(contents[key], dtype=np.float64)
     except KeyError:
         raise KeyError(
-            f"{path}: missing key {key!r} ({expected}); keys present: {', '.join(sorted(contents))}"
+            f"{path}: missing key {key!r} ({expected}); {_describe_contents(contents, path)}"
         ) from None
     except (TypeError, ValueError) as error:
         raise ValueError(f"{path}: {key!r} must be numeric {expected} ({error})") from error
@@ -194,19 +230,30 @@ def _scalar_string(value: Any) -> str:
 # Predictions
 
 
-def load_predictions(path: str | pathlib.Path, key: str | None = None) -> Predictions:
+def load_predictions(
+    path: str | pathlib.Path,
+    key: str | None = None,
+    num_keypoints: int | None = None,
+    num_persons: int | None = None,
+    layout: str | None = None,
+) -> Predictions:
     """Reads predicted keypoints (and confidences, if present) from .mat, .h5 or .json.
 
     Args:
       path: the file; the layouts are listed in the module docstring.
-      key: the array to read; by default the first of ``PREDICTION_KEYS`` present.
+      key: the array to read (an HDF5 path inside groups); by default the first of
+        ``PREDICTION_KEYS`` present at the top level.
+      num_keypoints: K of the ground truth; tells the array layouts apart.
+      num_persons: N of the ground truth; tells them apart where K alone does not.
+      layout: a name in :data:`LAYOUTS` for a shape that reads two ways.
 
     Returns:
       :class:`Predictions` in file order (COCO results keep their ``person_index`` or
-      ``image_id`` for :func:`align_predictions`).
+      ``image_id`` for :func:`align_predictions`); ``description`` says how the file was read.
 
     Raises:
-      FileNotFoundError, KeyError, ValueError: naming the file and what is wrong.
+      FileNotFoundError, KeyError, ValueError: naming the file and what is wrong (an ambiguous
+        layout names the readings and how to choose).
     """
     contents = _read(path)
     if isinstance(contents, list):
@@ -218,30 +265,27 @@ def load_predictions(path: str | pathlib.Path, key: str | None = None) -> Predic
         if key is None:
             raise KeyError(
                 f"{path}: no predictions found; expected one of {', '.join(PREDICTION_KEYS)}; "
-                f"keys present: {', '.join(sorted(contents))}"
+                f"{_describe_contents(contents, path)}; name the array with --predictions_key"
             )
-    keypoints = _numeric(contents, key, path, "predicted keypoints")
-    scores = None
-    if key in _MATLAB_LAYOUT_KEYS:
-        _check_shape(
-            keypoints, path, key, "[K, 2, N]", keypoints.ndim == 3 and keypoints.shape[1] == 2
-        )
-        keypoints = keypoints.transpose(2, 0, 1)
-    else:
-        _check_shape(
-            keypoints,
-            path,
-            key,
-            "[N, K, 2] or [N, K, 3]",
-            keypoints.ndim == 3 and keypoints.shape[2] in (2, 3),
-        )
-        if keypoints.shape[2] == 3:
-            keypoints, scores = keypoints[..., :2], keypoints[..., 2]
-    score_key = next((k for k in SCORE_KEYS if k in contents), None)
+    elif key not in contents and key.lstrip("/") in contents:
+        key = key.lstrip("/")
+    array = _numeric(contents, key, path, "predicted keypoints")
+    name = _choose_layout(array, path, key, num_keypoints, num_persons, layout)
+    n_axis, k_axis, xy_axis = LAYOUTS[name][1]
+    values = array.transpose(n_axis, k_axis, xy_axis)
+    keypoints, scores = values[..., :2], None
+    shape = LAYOUTS[name][0]
+    if values.shape[2] == 3:
+        scores, shape = values[..., 2], "[N, K, 3] (x, y, confidence)"
+    group = key.rpartition("/")[0]  # confidences are looked for beside the predictions
+    score_keys = [f"{group}/{k}" if group else k for k in SCORE_KEYS]
+    score_key = next((k for k in score_keys if k in contents), None)
     if score_key is not None:
         scores = _numeric(contents, score_key, path, "confidences")
         if scores.ndim == 3 and scores.shape[2] == 1:
             scores = scores[..., 0]
+        if scores.shape != keypoints.shape[:2] and scores.shape == keypoints.shape[1::-1]:
+            scores = scores.T  # [K, N], the MATLAB order
         _check_shape(
             scores,
             path,
@@ -249,7 +293,68 @@ def load_predictions(path: str | pathlib.Path, key: str | None = None) -> Predic
             f"[N, K] = {list(keypoints.shape[:2])}",
             scores.shape == keypoints.shape[:2],
         )
-    return Predictions(keypoints=keypoints, scores=scores, source=str(path))
+    described = (
+        f"{path}: {key!r} {list(array.shape)} read as {shape}: "
+        f"N = {keypoints.shape[0]} persons, K = {keypoints.shape[1]} joints"
+    )
+    if score_key is not None:
+        described += f"; confidences from {score_key!r}"
+    return Predictions(keypoints=keypoints, scores=scores, source=str(path), description=described)
+
+
+def _choose_layout(
+    array: np.ndarray,
+    path: Any,
+    key: str,
+    num_keypoints: int | None,
+    num_persons: int | None,
+    layout: str | None,
+) -> str:
+    """The :data:`LAYOUTS` name of a predictions array; refuses a shape that reads two ways."""
+    expected = "[N, K, 2], [N, K, 3] (x, y, confidence), [K, 2, N] or [2, K, N]"
+    if array.ndim != 3:
+        raise ValueError(f"{path}: {key!r} must be {expected}, got shape {array.shape}")
+    fits = {}  # name -> (N, K)
+    for name, (_, (n_axis, k_axis, xy_axis)) in LAYOUTS.items():
+        sides = (2, 3) if name == "NK2" else (2,)
+        if array.shape[xy_axis] in sides:
+            fits[name] = (array.shape[n_axis], array.shape[k_axis])
+    if not fits:
+        raise ValueError(f"{path}: {key!r} must be {expected}, got shape {array.shape}")
+    if layout is not None:
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        if layout not in fits:
+            raise ValueError(
+                f"{path}: {key!r} of shape {array.shape} is not {LAYOUTS[layout][0]} "
+                f"(layout {layout})"
+            )
+        return layout
+    candidates = dict(fits)
+    if num_keypoints is not None:
+        candidates = {n: nk for n, nk in candidates.items() if nk[1] == num_keypoints}
+        if not candidates:
+            readings = "; ".join(f"{LAYOUTS[n][0]} gives K = {k}" for n, (_, k) in fits.items())
+            raise ValueError(
+                f"{path}: {key!r} of shape {array.shape} has no reading with the ground "
+                f"truth's K = {num_keypoints} joints ({readings})"
+            )
+    if len(candidates) > 1 and num_persons is not None:
+        by_persons = {n: nk for n, nk in candidates.items() if nk[0] == num_persons}
+        candidates = by_persons or candidates
+    if len(candidates) > 1 and num_keypoints is None and _KEY_LAYOUTS.get(key) in candidates:
+        return _KEY_LAYOUTS[key]
+    if len(candidates) > 1:
+        with_scores = array.shape[2] == 3  # an [N, K, 3] reading: x, y and a confidence
+        readings = " and as ".join(
+            f"{'[N, K, 3]' if n == 'NK2' and with_scores else LAYOUTS[n][0]} (N = {nn}, K = {k})"
+            for n, (nn, k) in candidates.items()
+        )
+        raise ValueError(
+            f"{path}: {key!r} of shape {array.shape} reads as {readings}; name the layout with "
+            f"--predictions_layout={'|'.join(candidates)}"
+        )
+    return next(iter(candidates))
 
 
 def _coco_results(results: list[Any], path: Any) -> Predictions:
@@ -272,7 +377,8 @@ def _coco_results(results: list[Any], path: Any) -> Predictions:
                 f"result 0 has {keypoints[0].shape[0]}"
             )
         keypoints.append(values)
-        image_ids.append(str(entry["image_id"]))
+        # tfpose's files give integer ids and the image's name; ground truth names images.
+        image_ids.append(str(entry.get("file_name", entry["image_id"])))
         person_indices.append(entry.get("person_index"))
     stacked = np.stack(keypoints)
     has_indices = all(index is not None for index in person_indices)
@@ -282,6 +388,9 @@ def _coco_results(results: list[Any], path: Any) -> Predictions:
         image_ids=tuple(image_ids),
         person_indices=tuple(int(i) for i in person_indices) if has_indices else None,
         source=str(path),
+        description=f"{path}: COCO keypoint results, {len(results)} entries of "
+        f"{stacked.shape[1]} joints, placed by "
+        + ("person_index" if has_indices else "image_id (or file order)"),
     )
 
 
@@ -420,6 +529,45 @@ def _tfpose_ground_truth(contents: Mapping[str, Any], path: Any) -> GroundTruth:
         skeleton=skeleton,
         source=str(path),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Missing values
+
+
+def missing_values(
+    predictions: Predictions, ground_truth: GroundTruth
+) -> tuple[Predictions, str | None]:
+    """Counts NaN (or infinite) predicted joints and confidences, and says how they are scored.
+
+    A joint predicted as NaN is a miss where the ground truth annotates it (the reference code
+    does the same: evalMPII.m and ``eval_pck.m`` compare a NaN distance, which is false) and is
+    not scored where it does not. A NaN confidence becomes 0, the lowest, for the visibility AP.
+
+    Args:
+      predictions: aligned with ``ground_truth`` (:func:`align_predictions`).
+      ground_truth: the annotations.
+
+    Returns:
+      ``(predictions with finite confidences, warning line or None)``.
+    """
+    missing = ~np.isfinite(predictions.keypoints).all(axis=-1)  # [N, K]
+    parts = []
+    if missing.any():
+        scored = int((missing & (ground_truth.visibility > 0)).sum())
+        parts.append(
+            f"{int(missing.sum())} of {missing.size} predicted joints are NaN "
+            f"({int(missing.any(axis=1).sum())} persons); a NaN prediction is a miss: {scored} of "
+            "them are annotated and scored as misses (as evalMPII.m and eval_pck.m score them), "
+            "the others are not scored"
+        )
+    scores = predictions.scores
+    if scores is not None and not np.isfinite(scores).all():
+        bad = ~np.isfinite(scores)
+        parts.append(f"{int(bad.sum())} confidences are NaN and count as 0 for the visibility AP")
+        scores = np.where(bad, 0.0, scores)
+        predictions = dataclasses.replace(predictions, scores=scores)
+    return predictions, ("; ".join(parts) or None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -37,8 +37,9 @@ _REFERENCE_DESCRIPTIONS = {
     "box": "longer side of the box around the annotated joints",
 }
 
-# Result keys holding arrays too long for metrics.json (written as CSV instead).
-_NOT_IN_JSON = ("visibility_curve",)
+# Result keys too long for metrics.json: the visibility PR arrays (written as CSV instead) and
+# the COCO ground truth that COCO's keypoint AP was computed on (coco_ground_truth.json).
+_NOT_IN_JSON = ("visibility_curve", "coco_ground_truth")
 
 
 def _percent(value: float) -> float | None:
@@ -316,6 +317,18 @@ def format_table(result: dict[str, Any]) -> str:
         )
     else:
         lines.append(f"Visibility AP: not computed ({result.get('visibility_note', 'n/a')})")
+    coco = result.get("coco_keypoints")
+    if coco is not None:
+        names = ("AP", "AP50", "AP75", "APm", "APl", "AR")
+        lines.append("")
+        lines.append(
+            f"COCO keypoints (OKS; pycocotools COCOeval), {coco['num_persons']} persons in "
+            f"{coco['num_images']} images"
+        )
+        lines.append("".join(f"{name:>8}" for name in names))
+        lines.append("".join(f"{_format_number(coco[name]):>8}" for name in names))
+        if not coco.get("areas_kept", True):
+            lines.append(f"OKS areas: {coco['areas']}")
     return "\n".join(lines)
 
 
@@ -323,15 +336,16 @@ def format_table(result: dict[str, Any]) -> str:
 # Files
 
 
-def _json_ready(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """``value`` with numpy arrays and scalars as lists and numbers, non-finite floats as None."""
     if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _json_ready(value.tolist())
+        return json_ready(value.tolist())
     if isinstance(value, np.generic):
-        return _json_ready(value.item())
+        return json_ready(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -341,8 +355,67 @@ def write_metrics_json(result: dict[str, Any], path: str | pathlib.Path) -> path
     """Writes the result (without the long PR arrays) as strict JSON; NaN becomes null."""
     path = pathlib.Path(path)
     content = {k: v for k, v in result.items() if k not in _NOT_IN_JSON}
-    path.write_text(json.dumps(_json_ready(content), indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(json_ready(content), indent=2, allow_nan=False) + "\n")
     return path
+
+
+def coco_entries(
+    pred_keypoints: np.ndarray,
+    confidences: np.ndarray | None = None,
+    image_ids: Sequence[str | int] | None = None,
+    file_names: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The COCO keypoint-results entries of N predicted persons, one per person.
+
+    Each entry is ``{"image_id", "category_id": 1, "keypoints": [x1, y1, s1, ...], "score",
+    "person_index", "file_name"?}`` (:func:`tfpose.inference.results.coco_result`, at full
+    precision): ``s`` is the joint's confidence (1 when none is given), ``score`` their mean,
+    ``person_index`` the position in the ground truth so that several persons of one image can
+    be matched back (:func:`tfpose.evaluation.prediction_files.align_predictions`). COCO
+    results hold numbers only: a joint without a prediction (NaN, e.g. in a prediction file) is
+    written as ``0, 0`` with confidence 0, and a NaN confidence as 0.
+
+    Args:
+      pred_keypoints: [N, K, 2].
+      confidences: [N, K] or None.
+      image_ids: [N] integer image ids, or image names (strings), which become integer ids by
+        :func:`tfpose.inference.results.image_ids` and are kept as ``file_name``; None: each
+        person's index.
+      file_names: [N] image names (``file_name``), or None.
+    """
+    from tfpose.inference import results  # the one COCO results format and writer
+
+    pred_keypoints = np.asarray(pred_keypoints, np.float64)
+    num_persons = pred_keypoints.shape[0]
+    if confidences is None:
+        confidences = np.ones(pred_keypoints.shape[:2])
+    confidences = np.asarray(confidences, np.float64)
+    missing = ~np.isfinite(pred_keypoints).all(axis=-1)  # [N, K]
+    pred_keypoints = np.where(missing[..., None], 0.0, pred_keypoints)
+    confidences = np.where(missing | ~np.isfinite(confidences), 0.0, confidences)
+    if image_ids is None:
+        ids = list(range(num_persons))
+    else:
+        if len(image_ids) != num_persons:
+            raise ValueError(f"image_ids has {len(image_ids)} entries for {num_persons} persons")
+        if all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in image_ids):
+            ids = [int(i) for i in image_ids]
+        else:
+            file_names = [str(i) for i in image_ids] if file_names is None else file_names
+            ids = results.image_ids([str(i) for i in image_ids])
+    if file_names is not None and len(file_names) != num_persons:
+        raise ValueError(f"file_names has {len(file_names)} entries for {num_persons} persons")
+    return [
+        results.coco_result(
+            ids[i],
+            pred_keypoints[i],
+            confidences[i],
+            file_name=None if file_names is None else str(file_names[i]),
+            person_index=i,
+            decimals=None,
+        )
+        for i in range(num_persons)
+    ]
 
 
 def write_coco_results(
@@ -350,43 +423,16 @@ def write_coco_results(
     pred_keypoints: np.ndarray,
     confidences: np.ndarray | None = None,
     image_ids: Sequence[str | int] | None = None,
+    file_names: Sequence[str] | None = None,
 ) -> pathlib.Path:
-    """Writes predictions as a COCO keypoint-results list, one entry per person.
+    """Writes predictions as a COCO keypoint-results file (:func:`coco_entries`), with the
+    writer ``python -m tfpose.predict`` uses too (:func:`tfpose.inference.results.
+    write_coco_results`, which checks the format first)."""
+    from tfpose.inference import results
 
-    Each entry is ``{"image_id", "category_id": 1, "keypoints": [x1, y1, s1, ...], "score",
-    "person_index"}``: ``s`` is the joint's confidence (1 when none is given), ``score`` their
-    mean, ``image_id`` the ground truth's image id or else the person index, and
-    ``person_index`` the position in the ground truth so that several persons of one image can
-    be matched back (:func:`tfpose.evaluation.prediction_files.align_predictions`).
-
-    Args:
-      path: output file.
-      pred_keypoints: [N, K, 2].
-      confidences: [N, K] or None.
-      image_ids: [N] or None.
-    """
-    pred_keypoints = np.asarray(pred_keypoints, np.float64)
-    num_persons = pred_keypoints.shape[0]
-    if confidences is None:
-        confidences = np.ones(pred_keypoints.shape[:2])
-    confidences = np.asarray(confidences, np.float64)
-    if image_ids is not None and len(image_ids) != num_persons:
-        raise ValueError(f"image_ids has {len(image_ids)} entries for {num_persons} persons")
-    results = []
-    for i in range(num_persons):
-        triples = np.concatenate([pred_keypoints[i], confidences[i][:, None]], axis=1)
-        image_id = image_ids[i] if image_ids is not None else i
-        results.append(
-            {
-                "image_id": image_id.item() if isinstance(image_id, np.generic) else image_id,
-                "category_id": 1,
-                "keypoints": [float(v) for v in triples.reshape(-1)],
-                "score": float(np.mean(confidences[i])),
-                "person_index": i,
-            }
-        )
+    entries = coco_entries(pred_keypoints, confidences, image_ids, file_names)
     path = pathlib.Path(path)
-    path.write_text(json.dumps(_json_ready(results), allow_nan=False))
+    results.write_coco_results(path, entries, int(np.shape(pred_keypoints)[1]))
     return path
 
 
@@ -485,19 +531,22 @@ def write_report(
     pred_keypoints: np.ndarray,
     confidences: np.ndarray | None = None,
     image_ids: Sequence[str | int] | None = None,
+    file_names: Sequence[str] | None = None,
 ) -> dict[str, pathlib.Path]:
     """Writes everything about one evaluation to ``output_dir`` (created if needed).
 
     Files: ``metrics.json``, ``table.txt``, ``keypoint_results.json`` (COCO results),
-    ``pck_curves.png`` and, when the visibility AP was computed, ``visibility_pr.png`` and
-    ``visibility_pr.csv``.
+    ``pck_curves.png``, when the visibility AP was computed ``visibility_pr.png`` and
+    ``visibility_pr.csv``, and when COCO's keypoint AP was computed ``coco_ground_truth.json``
+    (the COCO ground truth it was computed on, ``result["coco_ground_truth"]``).
 
     Args:
       result: from :func:`evaluate_predictions`.
       output_dir: folder to write to.
       pred_keypoints: [N, K, 2] the evaluated predictions.
       confidences: [N, K] or None.
-      image_ids: [N] or None.
+      image_ids: [N] integer image ids or image names (see :func:`coco_entries`), or None.
+      file_names: [N] image names, or None.
 
     Returns:
       ``{file kind: path}`` of what was written.
@@ -507,7 +556,7 @@ def write_report(
     written = {
         "metrics": write_metrics_json(result, output_dir / "metrics.json"),
         "coco_results": write_coco_results(
-            output_dir / "keypoint_results.json", pred_keypoints, confidences, image_ids
+            output_dir / "keypoint_results.json", pred_keypoints, confidences, image_ids, file_names
         ),
         "pck_curves": plot_pck_curves(result, output_dir / "pck_curves.png"),
     }
@@ -517,4 +566,8 @@ def write_report(
     if result.get("visibility_curve") is not None:
         written["visibility_pr"] = plot_visibility_pr(result, output_dir / "visibility_pr.png")
         written["visibility_csv"] = write_visibility_csv(result, output_dir / "visibility_pr.csv")
+    if result.get("coco_ground_truth") is not None:
+        path = output_dir / "coco_ground_truth.json"
+        path.write_text(json.dumps(json_ready(result["coco_ground_truth"]), allow_nan=False))
+        written["coco_ground_truth"] = path
     return written

@@ -8,6 +8,9 @@ writes export/quickstart/1/ (SavedModel), model_*.tflite, model.onnx, tfpose_exp
 parity.json, prints the parity table and exits non-zero when an artifact diverges from the
 Keras model beyond its tolerance. See export/README.md (serving contract), BUILD.md and
 docs/export.md (measured parity).
+
+What it is doing and the parity check's progress (a bar on a terminal, a line every 10 s in a
+log) go to stderr. TensorFlow's start-up messages are hidden; -v 0 shows them.
 """
 
 from __future__ import annotations
@@ -17,8 +20,11 @@ import sys
 
 from absl import app, flags
 
+from tfpose import cli
 from tfpose.export import parity
 from tfpose.export.run import FORMATS, ExportConfig, export
+
+flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
 _MODEL = flags.DEFINE_string("model", None, "Trained .keras model (flags.json next to it).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Export folder, e.g. export/NAME.")
@@ -43,7 +49,12 @@ _MAX_VALIDATION = flags.DEFINE_integer(
     "max_validation_examples", 256, "Parity on the first N examples (0 = all)."
 )
 _FLIP_TEST = flags.DEFINE_boolean(
-    "flip_test", False, "serving_default averages the maps of each crop and its mirror."
+    "flip_test",
+    None,
+    "Whether the model's answer averages the maps of each crop and its mirror (inside the "
+    "SavedModel's serving_default; tfpose's Predictor applies it to every artifact). Unset: "
+    "the model's own setting (flags.json val_flip_test, the validation that chose best.keras). "
+    "Recorded as flip_test in tfpose_export.json.",
 )
 _CHECK = flags.DEFINE_boolean(
     "check_parity", True, "Exit non-zero when an artifact exceeds its tolerance."
@@ -86,9 +97,9 @@ def main(argv: list[str]) -> None:
     except parity.ParityError as error:
         print(f"\nPARITY FAILED: {error}", file=sys.stderr)
         sys.exit(2)
-    except (FileNotFoundError, FileExistsError, ImportError, ValueError) as error:
-        raise app.UsageError(str(error)) from error
+    except (OSError, ImportError, KeyError, ValueError) as error:
+        raise app.UsageError(cli.message_of(error)) from error
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)  # errors in one line, without absl's usage text

@@ -1,8 +1,11 @@
 """ONNX artifact via tf2onnx (optional extra: ``pip install tfpose[onnx]``).
 
 ``model.onnx``: input ``image`` float32 [B, S, S, 3] (preprocessed crop, NHWC as in Keras) →
-outputs ``heatmaps`` float32 [B, H, W, K], ``keypoints`` float32 [B, K, 2] (crop pixels) and
-``confidence`` float32 [B, K], the same as ``model_fp32.tflite``. Run it with onnxruntime.
+outputs ``heatmaps`` float32 [B, H, W, K], ``keypoints`` float32 [B, K, 2] (crop pixels),
+``confidence`` float32 [B, K] ([0, 1]) and ``peak`` float32 [B, K] (raw map peak), the same as
+``model_fp32.tflite``. Run it with onnxruntime, or with
+:class:`tfpose.inference.backends.OnnxBackend` (``Predictor.from_path("…/model.onnx")``), which
+applies the flip test recorded in ``tfpose_export.json``.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from tfpose.data import targets, transforms
 from tfpose.evaluation import on_records
 from tfpose.export import decode, preprocess
 from tfpose.export.spec import ExportSpec
+from tfpose.progress import Progress
 from tfpose.skeletons import Skeleton
 
 REPORT_FILE = "parity.json"
@@ -81,13 +82,14 @@ class ArtifactOutputs:
     Attributes:
       heatmaps: float32 [N, H, W, K] raw maps of the evaluation crops (no flip test).
       image_keypoints: float32 [N, K, 2] original image pixels.
-      confidence: float32 [N, K].
+      peak: float32 [N, K], the raw map peak of each keypoint (the artifacts' ``peak`` output;
+        it ranks keypoints for the visibility AP without the clipping of ``confidence``).
       flip_test: whether the keypoints used the flip test.
     """
 
     heatmaps: np.ndarray
     image_keypoints: np.ndarray
-    confidence: np.ndarray
+    peak: np.ndarray
     flip_test: bool = False
 
 
@@ -97,9 +99,16 @@ def _batches(n: int, size: int):
 
 
 def keras_outputs(
-    model: keras.Model, spec: ExportSpec, examples: Mapping[str, np.ndarray], flip_test: bool
+    model: keras.Model,
+    spec: ExportSpec,
+    examples: Mapping[str, np.ndarray],
+    flip_test: bool,
+    progress: Progress | None = None,
 ) -> ArtifactOutputs:
-    """The reference: the Keras model on the evaluation crops (in process)."""
+    """The reference: the Keras model on the evaluation crops (in process).
+
+    ``progress`` (here and below): a :class:`tfpose.progress.Progress` counting the crops.
+    """
     output = spec.prediction_output
 
     def heatmap_fn(crops):
@@ -111,6 +120,8 @@ def keras_outputs(
         maps.append(heatmap_fn(crops).numpy())
         if flip_test:
             flipped.append(decode.flip_test_heatmaps(heatmap_fn, crops, spec.flip_permutation))
+        if progress is not None:
+            progress.update(len(crops))
     heatmaps = np.concatenate(maps)
     decoded = decode.decode_to_image(
         np.concatenate(flipped) if flip_test else heatmaps,
@@ -120,29 +131,34 @@ def keras_outputs(
         spec.amplitude,
     )
     return ArtifactOutputs(
-        heatmaps, decoded["keypoints"].numpy(), decoded["confidence"].numpy(), flip_test
+        heatmaps, decoded["keypoints"].numpy(), decoded["peak"].numpy(), flip_test
     )
 
 
 def saved_model_outputs(
-    path: str, spec: ExportSpec, examples: Mapping[str, np.ndarray]
+    path: str,
+    spec: ExportSpec,
+    examples: Mapping[str, np.ndarray],
+    progress: Progress | None = None,
 ) -> ArtifactOutputs:
     """The SavedModel end to end: ``serving_default`` on encoded images + regions."""
     loaded = tf.saved_model.load(path)
     serve, heat = loaded.signatures["serving_default"], loaded.signatures["heatmaps"]
     regions = preprocess.region_from_affine(examples["affine"], spec.input_size).numpy()
-    maps, keypoints, confidence = [], [], []
+    maps, keypoints, peaks = [], [], []
     for part in _batches(len(examples["image"]), 16):
         maps.append(heat(image=tf.constant(examples["image"][part]))["heatmaps"].numpy())
         out = serve(
             images=tf.constant(examples["image_bytes"][part]), boxes=tf.constant(regions[part])
         )
         keypoints.append(out["keypoints"].numpy())
-        confidence.append(out["confidence"].numpy())
+        peaks.append(out["peak"].numpy())
+        if progress is not None:
+            progress.update(len(examples["image"][part]))
     return ArtifactOutputs(
         np.concatenate(maps),
         np.concatenate(keypoints),
-        np.concatenate(confidence),
+        np.concatenate(peaks),
         spec.flip_test,
     )
 
@@ -151,17 +167,20 @@ def _crop_level(
     run_one: Callable[[np.ndarray], dict[str, np.ndarray]],
     spec: ExportSpec,
     examples: Mapping[str, np.ndarray],
+    progress: Progress | None = None,
 ) -> ArtifactOutputs:
-    maps, keypoints, confidence = [], [], []
+    maps, keypoints, peaks = [], [], []
     for crop in examples["image"]:
         out = run_one(crop[None].astype(np.float32))
+        if progress is not None:
+            progress.update()
         maps.append(out["heatmaps"][0])
         if "keypoints" in out:
             keypoints.append(out["keypoints"][0])
-            confidence.append(out["confidence"][0])
+            peaks.append(out["peak"][0])
     heatmaps = np.stack(maps)
     if keypoints:
-        crop_keypoints, peaks = np.stack(keypoints), np.stack(confidence)
+        crop_keypoints, peaks = np.stack(keypoints), np.stack(peaks)
     else:
         crop_keypoints, peaks = (
             t.numpy() for t in targets.decode_heatmaps(heatmaps, spec.heatmap_stride)
@@ -170,17 +189,27 @@ def _crop_level(
     return ArtifactOutputs(heatmaps, image_keypoints, peaks, False)
 
 
-def tflite_outputs(path: str, spec: ExportSpec, examples: Mapping[str, np.ndarray]):
+def tflite_outputs(
+    path: str,
+    spec: ExportSpec,
+    examples: Mapping[str, np.ndarray],
+    progress: Progress | None = None,
+):
     """A .tflite artifact through ai-edge-litert, one crop at a time."""
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=path)
     (name,) = interpreter.get_signature_list()
     runner = interpreter.get_signature_runner(name)
-    return _crop_level(lambda crop: runner(image=crop), spec, examples)
+    return _crop_level(lambda crop: runner(image=crop), spec, examples, progress)
 
 
-def onnx_outputs(path: str, spec: ExportSpec, examples: Mapping[str, np.ndarray]):
+def onnx_outputs(
+    path: str,
+    spec: ExportSpec,
+    examples: Mapping[str, np.ndarray],
+    progress: Progress | None = None,
+):
     """``model.onnx`` through onnxruntime (CPU)."""
     import onnxruntime
 
@@ -190,7 +219,7 @@ def onnx_outputs(path: str, spec: ExportSpec, examples: Mapping[str, np.ndarray]
     def run_one(crop):
         return dict(zip(names, session.run(None, {"image": crop}), strict=True))
 
-    return _crop_level(run_one, spec, examples)
+    return _crop_level(run_one, spec, examples, progress)
 
 
 def _pck(
@@ -223,8 +252,8 @@ def compare(
     distance_image = np.linalg.norm(artifact.image_keypoints - reference.image_keypoints, axis=-1)
     zoom = transforms.affine_zoom(tf.constant(examples["affine"], tf.float32)).numpy()
     distance = distance_image * zoom[:, None] / spec.heatmap_stride
-    pck, protocol = _pck(artifact.image_keypoints, examples, artifact.confidence, skeleton)
-    keras_pck, _ = _pck(reference.image_keypoints, examples, reference.confidence, skeleton)
+    pck, protocol = _pck(artifact.image_keypoints, examples, artifact.peak, skeleton)
+    keras_pck, _ = _pck(reference.image_keypoints, examples, reference.peak, skeleton)
     row = {
         "max_abs_heatmap_diff": diff,
         "relative_heatmap_diff": diff / scale,

@@ -199,7 +199,8 @@ def crop_encoded_images(
     input_size: int,
     crop_convention: str,
     normalization: str,
-) -> tuple[tf.Tensor, tf.Tensor]:
+    return_image_sizes: bool = False,
+) -> tuple[tf.Tensor, ...]:
     """Decodes, crops and normalises a batch of encoded images (the serving preprocessing).
 
     Args:
@@ -208,9 +209,11 @@ def crop_encoded_images(
       input_size: S.
       crop_convention: a name in ``transforms.CROP_CONVENTIONS`` (box scale and fill).
       normalization: ``"unit"`` or ``"belagiannis"``.
+      return_image_sizes: also return each decoded image's (height, width).
 
     Returns:
-      crops float32 [B, S, S, 3] (network input) and affines float32 [B, 2, 3] (image → crop).
+      crops float32 [B, S, S, 3] (network input) and affines float32 [B, 2, 3] (image → crop);
+      with ``return_image_sizes``, also image sizes float32 [B, 2] (height, width).
     """
     crop = transforms.CROP_CONVENTIONS[crop_convention]
     images = validate_images(images)
@@ -232,16 +235,20 @@ def crop_encoded_images(
         )
         affine = crop_affine_for_box(region, input_size, crop_convention)
         warped = transforms.warp_image(tf.cast(image, tf.float32), affine, input_size, crop.fill)
-        return transforms.normalize_pixels(warped, normalization), affine
+        size = tf.cast(tf.shape(image)[:2], tf.float32)
+        return transforms.normalize_pixels(warped, normalization), affine, size
 
-    crops, affines = tf.map_fn(
+    crops, affines, sizes = tf.map_fn(
         one,
         (images, boxes, indices),
         fn_output_signature=(
             tf.TensorSpec([input_size, input_size, 3], tf.float32),
             tf.TensorSpec([2, 3], tf.float32),
+            tf.TensorSpec([2], tf.float32),
         ),
     )
+    if return_image_sizes:
+        return crops, affines, sizes
     return crops, affines
 
 

@@ -3,12 +3,13 @@
 Layout of ``output_dir`` (``export/README.md`` is the serving contract)::
 
     <version>/                   SavedModel, TF Serving layout (saved_model.pb, variables/)
-    model_fp32.tflite            crop → heatmaps, keypoints (crop px), confidence
+    model_fp32.tflite            crop → heatmaps, keypoints (crop px), confidence, peak
     model_fp16.tflite            same, float16 weights
     model_int8.tflite            same, int8 network, float I/O
     model_heatmaps_gpu.tflite    crop → heatmaps (GPU delegate ops only, batch 1)
     model.onnx                   same I/O as model_fp32.tflite
-    tfpose_export.json           ExportSpec: pre/post-processing facts and the artifact list
+    tfpose_export.json           ExportSpec: pre/post-processing facts (flip_test included)
+                                 and the artifact list
     parity.json                  every artifact against the Keras model (tfpose.export.parity)
 """
 
@@ -19,16 +20,19 @@ import os
 import shutil
 import tempfile
 import time
+import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
 
 import tfpose.models  # registers the model classes for load_model; as_float32
+from tfpose import run_config
+from tfpose.cli import TRAIN_HINT
 from tfpose.export import examples as examples_lib
 from tfpose.export import onnx, parity, saved_model, tflite
-from tfpose.export.spec import ExportSpec, spec_from_model
-from tfpose.training import run as training_run
+from tfpose.export.spec import SPEC_FILE, ExportSpec, recorded_flip_test, spec_from_model
+from tfpose.progress import Progress, write
 
 FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8", "tflite_gpu", "onnx")
 
@@ -39,6 +43,9 @@ class ExportConfig:
 
     ``representative_records`` / ``validation_records`` default to the training run's
     ``--records`` (``flags.json``), splits ``train`` / the run's validation split.
+    ``flip_test`` None = the model's recorded setting
+    (:func:`tfpose.export.spec.recorded_flip_test`: ``flags.json`` ``val_flip_test``); the
+    result is written to ``tfpose_export.json`` and applied by every reader of the artifacts.
     """
 
     model: str
@@ -51,7 +58,7 @@ class ExportConfig:
     validation_records: str | None = None
     validation_split: str | None = None
     max_validation_examples: int = 256
-    flip_test: bool = False
+    flip_test: bool | None = None
     check_parity: bool = True
     tolerances: Mapping[str, parity.Tolerance] = dataclasses.field(
         default_factory=lambda: dict(parity.DEFAULT_TOLERANCES)
@@ -64,7 +71,13 @@ class ExportConfig:
         if unknown or not self.formats:
             raise ValueError(f"--formats: unknown {unknown}; choose from {', '.join(FORMATS)}")
         if not os.path.isfile(self.model):
-            raise FileNotFoundError(f"--model={self.model}: no such file")
+            what = "a folder, not a .keras file" if os.path.isdir(self.model) else "no such file"
+            raise FileNotFoundError(f"--model={self.model}: {what}; {TRAIN_HINT}")
+        if not zipfile.is_zipfile(self.model):  # Keras calls a damaged file "File not found"
+            raise ValueError(
+                f"--model={self.model} cannot be read: not a .keras archive (damaged, empty or "
+                "still being written?)"
+            )
         if self.version < 1:
             raise ValueError(f"--version must be a positive integer, got {self.version}")
         if self.num_calibration_examples < 1:
@@ -109,12 +122,19 @@ def export(config: ExportConfig, log=print) -> dict[str, Any]:
     config.validate()
     if "onnx" in config.formats:
         onnx.require_tf2onnx()
-    pipe, skeleton, saved = training_run.saved_pipeline(config.model)
+    pipe, skeleton, saved = run_config.saved_pipeline(config.model)
+    write(f"loading {config.model} ...")
     trained = keras.models.load_model(config.model)
     model = tfpose.models.as_float32(trained)
     if model is not trained:
         log(f"the model computes in {trained.dtype_policy_name}; exporting a float32 copy")
-    spec = spec_from_model(config.model, model, flip_test=config.flip_test)
+    if config.flip_test is None:
+        flip_test, source = recorded_flip_test(config.model)
+    else:
+        flip_test = config.flip_test
+        source = "--flip_test" if flip_test else "--noflip_test"
+    spec = spec_from_model(config.model, model, flip_test=flip_test)
+    log(f"flip test: {'on' if flip_test else 'off'} ({source}); recorded in {SPEC_FILE}")
     version_dir = _prepare_dir(config)
     validation = examples_lib.read_examples(
         _records(config.validation_records, saved, "validation_records"),
@@ -129,6 +149,7 @@ def export(config: ExportConfig, log=print) -> dict[str, Any]:
 
     start = time.time()
     if "saved_model" in config.formats:
+        write("writing the SavedModel ...")
         saved_model.export_saved_model(model, spec, version_dir)
         spec.artifacts["saved_model"] = str(config.version)
         timings["saved_model"] = time.time() - start
@@ -150,6 +171,7 @@ def export(config: ExportConfig, log=print) -> dict[str, Any]:
             tflite.write_conversion_model(model, spec, scratch)
             for fmt in tflite_formats:
                 start = time.time()
+                write(f"converting to {fmt} ...")
                 content = tflite.convert(scratch, fmt, calibration)
                 spec.artifacts[fmt] = tflite.write(content, config.output_dir, fmt)
                 spec.tflite_outputs[fmt] = list(
@@ -160,6 +182,7 @@ def export(config: ExportConfig, log=print) -> dict[str, Any]:
 
     if "onnx" in config.formats:
         start = time.time()
+        write("converting to onnx ...")
         onnx.convert(model, spec, os.path.join(config.output_dir, onnx.FILE_NAME))
         spec.artifacts["onnx"] = onnx.FILE_NAME
         spec.tflite_outputs["onnx"] = list(tflite.CROP_OUTPUTS)
@@ -184,22 +207,31 @@ def parity_report(
     skeleton,
 ) -> dict[str, Any]:
     """Loads every written artifact back and compares it with the Keras model."""
-    plain = parity.keras_outputs(model, spec, validation, flip_test=False)
-    flipped = parity.keras_outputs(model, spec, validation, True) if spec.flip_test else plain
-    rows = {}
-    for fmt, relative in spec.artifacts.items():
-        path = os.path.join(config.output_dir, relative)
-        if fmt == "saved_model":
-            outputs, reference = parity.saved_model_outputs(path, spec, validation), flipped
-            # The maps come from the heatmaps signature (no flip): compare them with the
-            # plain maps, the keypoints with the reference of the same flip setting.
-            reference = dataclasses.replace(reference, heatmaps=plain.heatmaps)
-        elif fmt == "onnx":
-            outputs, reference = parity.onnx_outputs(path, spec, validation), plain
-        else:
-            outputs, reference = parity.tflite_outputs(path, spec, validation), plain
-        tolerance = config.tolerances.get(fmt, parity.DEFAULT_TOLERANCES[fmt])
-        rows[fmt] = parity.compare(outputs, reference, validation, spec, skeleton, tolerance)
+    count = len(validation["image"])
+    passes = 1 + int(spec.flip_test) + len(spec.artifacts)  # each runs over every crop
+    with Progress("parity", count * passes, unit="crops") as progress:
+        progress.set_status("keras")
+        plain = parity.keras_outputs(model, spec, validation, False, progress=progress)
+        flipped = plain
+        if spec.flip_test:
+            flipped = parity.keras_outputs(model, spec, validation, True, progress=progress)
+        rows = {}
+        for fmt, relative in spec.artifacts.items():
+            progress.set_status(fmt)
+            path = os.path.join(config.output_dir, relative)
+            if fmt == "saved_model":
+                outputs = parity.saved_model_outputs(path, spec, validation, progress=progress)
+                # The maps come from the heatmaps signature (no flip): compare them with the
+                # plain maps, the keypoints with the reference of the same flip setting.
+                reference = dataclasses.replace(flipped, heatmaps=plain.heatmaps)
+            elif fmt == "onnx":
+                outputs = parity.onnx_outputs(path, spec, validation, progress=progress)
+                reference = plain
+            else:
+                outputs = parity.tflite_outputs(path, spec, validation, progress=progress)
+                reference = plain
+            tolerance = config.tolerances.get(fmt, parity.DEFAULT_TOLERANCES[fmt])
+            rows[fmt] = parity.compare(outputs, reference, validation, spec, skeleton, tolerance)
     return {
         "model": os.path.abspath(config.model),
         "validation_examples": int(len(validation["image"])),

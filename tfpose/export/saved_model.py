@@ -9,10 +9,18 @@ signature                inputs                                        outputs
                          ``boxes`` float32 [B, 4] regions              [B, K, 2] image pixels,
                          (x1, y1, x2, y2; a row of −1 = whole image)   ``confidence`` [B, K],
                                                                        ``visibility`` [B, K]
+                                                                       (both [0, 1]),
+                                                                       ``peak`` [B, K] (raw)
 ``whole_image``          ``images`` string [B]                         as ``serving_default``
 ``heatmaps``             ``image`` float32 [B, S, S, 3] preprocessed   ``heatmaps`` float32
                          crops                                         [B, H, W, K] (raw maps)
 =======================  ============================================  ==========================
+
+``confidence`` and ``visibility`` are :class:`tfpose.inference.Predictor`'s scores
+(:func:`tfpose.export.decode.decode_to_image`); ``peak`` is the raw maximum of each map. The
+flip test recorded in ``tfpose_export.json`` (``flip_test``) is applied inside
+``serving_default`` and ``whole_image``, never inside ``heatmaps`` (raw maps of the crops given:
+:class:`tfpose.inference.Predictor` applies the recorded flip test itself around it).
 
 Inputs are declared with unknown shape in the SignatureDefs so that every malformed request
 reaches the graph's own checks (:mod:`tfpose.export.preprocess`) and fails with
@@ -43,6 +51,7 @@ def signature_table(spec: ExportSpec) -> dict:
         "keypoints": _tensor_entry("float32", ["B", k, 2]),
         "confidence": _tensor_entry("float32", ["B", k]),
         "visibility": _tensor_entry("float32", ["B", k]),
+        "peak": _tensor_entry("float32", ["B", k]),
     }
     return {
         "serving_default": {
@@ -68,19 +77,25 @@ def serving_functions(model: keras.Model, spec: ExportSpec) -> dict:
         return tf.cast(model(crops, training=False)[output], tf.float32)
 
     def predict(images, boxes):
-        crops, affines = preprocess.crop_encoded_images(
+        crops, affines, image_sizes = preprocess.crop_encoded_images(
             images,
             boxes,
             input_size=spec.input_size,
             crop_convention=spec.crop_convention,
             normalization=spec.normalization,
+            return_image_sizes=True,
         )
         if spec.flip_test:
             maps = decode.flip_test_heatmaps(raw_heatmaps, crops, spec.flip_permutation)
         else:
             maps = raw_heatmaps(crops)
         return decode.decode_to_image(
-            maps, affines, spec.heatmap_stride, spec.visibility_kind, spec.amplitude
+            maps,
+            affines,
+            spec.heatmap_stride,
+            spec.visibility_kind,
+            spec.amplitude,
+            image_size=image_sizes,
         )
 
     def serving_default(images, boxes):

@@ -13,8 +13,9 @@ from typing import Any
 
 import keras
 
+from tfpose import run_config
 from tfpose.data import targets, transforms
-from tfpose.training import run
+from tfpose.models.families import loss_spec
 
 SPEC_FILE = "tfpose_export.json"
 SPEC_VERSION = 1
@@ -45,7 +46,11 @@ class ExportSpec:
       visibility_kind: ``peak_over_amplitude`` (visibility = clip(peak / amplitude, 0, 1)) or
         ``sigmoid`` (the maps are logits: visibility = sigmoid(peak)).
       amplitude: the target peak the model was trained to output on a visible joint.
-      flip_test: whether ``serving_default`` averages the maps of the crop and its mirror.
+      flip_test: whether the model's answer averages the maps of each crop and its mirror:
+        applied inside the SavedModel's ``serving_default``/``whole_image``, and by
+        :class:`tfpose.inference.Predictor` (``python -m tfpose.predict``) around every
+        artifact, so all formats give one answer. The crop-level TFLite/ONNX files and the
+        ``heatmaps`` signature never flip inside; a client of those runs the mirror itself.
       artifacts: format → path relative to the export folder.
       signatures: SavedModel signature name → {"inputs": ..., "outputs": ...} (dtype, shape).
       tflite_outputs: TFLite/ONNX artifact → its output names.
@@ -89,9 +94,9 @@ class ExportSpec:
         return cls(**values)
 
 
-def _prediction_target(config: run.RunConfig, pipe, model: keras.Model):
+def _prediction_target(config: run_config.RunConfig, pipe, model: keras.Model):
     """The loss term and target head that trained the prediction output."""
-    spec = run.loss_spec(config, model)
+    spec = loss_spec(config, model)
     term = spec.get(model.prediction_output)
     if term is None:
         return None, None
@@ -99,15 +104,48 @@ def _prediction_target(config: run.RunConfig, pipe, model: keras.Model):
     return term, heads.get(term.head)
 
 
-def spec_from_model(model_path: str, model: keras.Model, flip_test: bool = False) -> ExportSpec:
+def recorded_flip_test(model_path: str) -> tuple[bool, str]:
+    """The flip-test setting recorded with a trained ``.keras`` model, and where it comes from.
+
+    * a model shipped in :mod:`tfpose.zoo`: its manifest's ``flip_test`` (the setting its
+      published score was measured with);
+    * else ``val_flip_test`` of the ``flags.json`` beside it: the validation that chose
+      ``best.keras`` ran with (or without) the flip test, so the model is scored as it was
+      selected (``python -m tfpose.train --val_flip_test``);
+    * off when ``flags.json`` has no ``val_flip_test`` (runs older than that flag).
+
+    Returns:
+      ``(flip_test, source)``, source a short phrase for messages, e.g.
+      ``"flags.json val_flip_test"``.
+
+    Raises:
+      FileNotFoundError: naming the missing flags.json (not for a shipped model).
+    """
+    from tfpose import zoo
+
+    real = os.path.realpath(model_path)
+    for entry in zoo.entries().values():
+        if os.path.realpath(entry.path) == real:
+            return bool(entry.flip_test), f"tfpose.zoo manifest ({entry.name})"
+    _, saved = run_config.load_saved_run(model_path)
+    if "val_flip_test" in saved:
+        return bool(saved["val_flip_test"]), "flags.json val_flip_test"
+    return False, "off: flags.json records no val_flip_test"
+
+
+def spec_from_model(
+    model_path: str, model: keras.Model, flip_test: bool | None = None
+) -> ExportSpec:
     """The :class:`ExportSpec` of a trained model (reads ``flags.json`` next to ``model_path``).
+
+    ``flip_test``: None = the model's recorded setting (:func:`recorded_flip_test`).
 
     Raises:
       FileNotFoundError: naming the missing flags.json.
       ValueError: when the model and its flags disagree (input size, stride).
     """
-    pipe, skeleton, saved = run.saved_pipeline(model_path)
-    config, _ = run.load_saved_run(model_path)
+    pipe, skeleton, saved = run_config.saved_pipeline(model_path)
+    config, _ = run_config.load_saved_run(model_path)
     if model.input_size != pipe.input_size:
         raise ValueError(
             f"{model_path}: model input size {model.input_size} != flags.json input_size "
@@ -127,6 +165,8 @@ def spec_from_model(model_path: str, model: keras.Model, flip_test: bool = False
     if isinstance(head, targets.DiscTarget):
         amplitude = 1.0
     crop = transforms.CROP_CONVENTIONS[pipe.crop_convention]
+    if flip_test is None:
+        flip_test, _ = recorded_flip_test(model_path)
     return ExportSpec(
         skeleton=skeleton.name,
         num_keypoints=skeleton.num_keypoints,

@@ -6,7 +6,9 @@ artifact                    input                           outputs
 ``model_fp32.tflite``       ``image`` float32 [B, S, S, 3]  ``heatmaps`` float32 [B, H, W, K],
 ``model_fp16.tflite``       (preprocessed crop; B = 1 by    ``keypoints`` float32 [B, K, 2]
 ``model_int8.tflite``       default, resizable)             (crop pixels), ``confidence``
-                                                            float32 [B, K] (raw peak)
+                                                            float32 [B, K] ([0, 1], as the
+                                                            Predictor's), ``peak`` float32
+                                                            [B, K] (raw map peak)
 ``model_heatmaps_gpu``      ``image`` float32 [1, S, S, 3]  ``heatmaps`` float32 [1, H, W, K]
 ``.tflite``
 ==========================  ==============================  ================================
@@ -19,6 +21,9 @@ artifact                    input                           outputs
   edges) so callers feed the same crops to every variant. The decoding tail (argmax with
   quarter-pixel refinement) is kept in float: quantising it would round crop coordinates to
   the int8 grid of their calibrated range (about half a pixel at S = 128).
+* No flip test inside (the artifacts are crop-level): ``flip_test`` in ``tfpose_export.json``
+  says whether the model's answer averages each crop with its mirror, which
+  :class:`tfpose.inference.Predictor` does around these files.
 * GPU: heatmaps only, a fixed [1, S, S, 3] input and only ops the GPU delegate accepts
   (checked with ``tf.lite.experimental.Analyzer(gpu_compatibility=True)`` at export); decode
   with ``decode_heatmaps`` in ``export/client.py``.
@@ -36,6 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose.data import targets
+from tfpose.export.decode import visibility_score
 from tfpose.export.spec import ExportSpec
 
 TFLITE_FORMATS = ("tflite_fp32", "tflite_fp16", "tflite_int8", "tflite_gpu")
@@ -45,7 +51,7 @@ FILE_NAMES = {
     "tflite_int8": "model_int8.tflite",
     "tflite_gpu": "model_heatmaps_gpu.tflite",
 }
-CROP_OUTPUTS = ("heatmaps", "keypoints", "confidence")
+CROP_OUTPUTS = ("heatmaps", "keypoints", "confidence", "peak")
 GPU_OUTPUTS = ("heatmaps",)
 # Signature names inside the intermediate SavedModel and the .tflite files.
 CROP_SIGNATURE = "serving_default"
@@ -63,8 +69,9 @@ def crop_functions(model: keras.Model, spec: ExportSpec) -> dict[str, Callable]:
     def crops(image):
         maps = raw(image)
         with tf.name_scope(_DECODE_SCOPE):
-            keypoints, confidence = targets.decode_heatmaps(maps, spec.heatmap_stride)
-        return {"heatmaps": maps, "keypoints": keypoints, "confidence": confidence}
+            keypoints, peak = targets.decode_heatmaps(maps, spec.heatmap_stride)
+            confidence = visibility_score(peak, spec.visibility_kind, spec.amplitude)
+        return {"heatmaps": maps, "keypoints": keypoints, "confidence": confidence, "peak": peak}
 
     def heatmaps(image):
         return {"heatmaps": raw(image)}
@@ -114,7 +121,7 @@ def _float_tail_nodes(fp32_content: bytes) -> list[str]:
     runner = interpreter.get_signature_runner(CROP_SIGNATURE)
     details = runner.get_output_details()
     by_index = {d["index"]: d["name"] for d in interpreter.get_tensor_details()}
-    outputs = [by_index[details[name]["index"]] for name in ("keypoints", "confidence")]
+    outputs = [by_index[details[name]["index"]] for name in ("keypoints", "confidence", "peak")]
     decode = [n for n in _tensor_names(fp32_content) if n.startswith(f"{_DECODE_SCOPE}/")]
     return decode + outputs
 

@@ -1,9 +1,10 @@
-"""Single-person pose inference: :class:`Predictor` over ``.keras``, SavedModel and ``.tflite``
-models, overlays and heatmap grids, and the runs of ``python -m tfpose.predict``.
+"""Single-person pose inference: :class:`Predictor` over ``.keras``, SavedModel, ``.tflite`` and
+``.onnx`` models (one answer for all: the flip test recorded with the model, the same scores),
+overlays and heatmap grids, and the runs of ``python -m tfpose.predict``.
 
 =====================  ===================================================================
 ``predictor``          :class:`Predictor`, :class:`PosePrediction`: crop, run, decode
-``backends``           the three model formats behind one call, :class:`ModelSpec`
+``backends``           the four model formats behind one call, :class:`ModelSpec`
 ``preprocess``         person region → crop (the one implementation), crop → image points
 ``drawing``            skeleton overlays, per-pass heatmap grids
 ``boxes``              the ``--boxes`` JSON file

@@ -1,19 +1,28 @@
-"""Model backends for inference: a ``.keras`` file, a SavedModel directory or a ``.tflite`` file.
+"""Model backends for inference: a ``.keras`` file, a SavedModel directory, a ``.tflite`` or a
+``.onnx`` file.
 
-Every backend maps preprocessed crops float32 [B, S, S, 3] to named heatmaps [B, H, W, K] and
-carries a :class:`ModelSpec`, everything needed to crop for it and decode its maps. The
-:class:`tfpose.inference.Predictor` does the cropping, flip test and decoding, so the three
-formats are used identically.
+Every backend maps preprocessed crops float32 [B, S, S, 3] to named heatmaps [B, H, W, K] (raw
+maps: no backend flips inside) and carries a :class:`ModelSpec`, everything needed to crop for
+it and decode its maps. The :class:`tfpose.inference.Predictor` does the cropping, flip test
+and decoding, so the four formats are used identically and give one answer.
 
 Where the spec comes from:
 
 * ``.keras``: ``flags.json`` next to the model (written by ``python -m tfpose.train``), read with
   :func:`tfpose.training.run.saved_pipeline`. All recurrent passes are available (the heatmap
   grid of ``python -m tfpose.predict --heatmaps``).
-* SavedModel / ``.tflite``: ``tfpose_export.json`` written by ``python -m tfpose.export`` next to
-  the artifact (the export folder ``export/NAME/``; for a SavedModel the folder above its version
-  folder). Only the prediction maps are available: the SavedModel's ``heatmaps`` signature or the
-  TFLite model's heatmap output.
+* SavedModel / ``.tflite`` / ``.onnx``: ``tfpose_export.json`` written by ``python -m
+  tfpose.export`` next to the artifact (the export folder ``export/NAME/``; for a SavedModel the
+  folder above its version folder). Only the prediction maps are available: the SavedModel's
+  ``heatmaps`` signature, the TFLite or ONNX model's ``heatmaps`` output.
+
+The flip test (``ModelSpec.flip_test``, the default of the Predictor) is recorded with the
+model: ``flip_test`` of ``tfpose_export.json`` for the exports (what the SavedModel's
+``serving_default`` applies inside), and for a ``.keras`` file ``val_flip_test`` of its
+``flags.json`` — the setting its validation ran with, the one that chose ``best.keras`` — or the
+:mod:`tfpose.zoo` manifest's ``flip_test`` for a shipped model
+(:func:`tfpose.export.spec.recorded_flip_test`). Exporting without ``--flip_test`` /
+``--noflip_test`` keeps the ``.keras`` setting, so a model and its exports answer alike.
 
 Shape legend: B batch, S crop side, H × W heatmap, K keypoints.
 """
@@ -54,7 +63,11 @@ class ModelSpec:
       pass_outputs: outputs shown by the heatmap grid, in order (the recurrent passes for a
         ``.keras`` recurrent model, else the prediction output alone).
       source: the model path.
-      format: ``"keras"``, ``"saved_model"`` or ``"tflite"``.
+      format: ``"keras"``, ``"saved_model"``, ``"tflite"`` or ``"onnx"``.
+      flip_test: the flip-test setting recorded with the model (see the module docstring): the
+        default of :class:`tfpose.inference.Predictor`.
+      flip_test_source: where ``flip_test`` comes from, for messages (e.g.
+        ``"flags.json val_flip_test"``, ``"tfpose_export.json"``).
     """
 
     skeleton: Skeleton
@@ -70,6 +83,8 @@ class ModelSpec:
     pass_outputs: tuple[str, ...]
     source: str
     format: str
+    flip_test: bool = False
+    flip_test_source: str = "off: not recorded"
 
 
 class Backend(Protocol):
@@ -106,14 +121,17 @@ class KerasBackend:
         import keras
 
         import tfpose.models  # noqa: F401  (registers the model classes for load_model)
-        from tfpose.export.spec import spec_from_model
-        from tfpose.training.run import saved_pipeline
+        from tfpose.export.spec import recorded_flip_test, spec_from_model
+        from tfpose.models import as_float32
+        from tfpose.run_config import saved_pipeline
 
         config, skeleton, saved = saved_pipeline(path)
-        self.model = keras.models.load_model(path)
-        # The export's reading of the trained target (amplitude, logits or not), so a .keras
-        # model and its exports score peaks alike.
-        export_spec = spec_from_model(path, self.model)
+        # Shipped models store float16 weights (tfpose.zoo); every model runs in float32.
+        self.model = as_float32(keras.models.load_model(path))
+        # The export's reading of the trained target (amplitude, logits or not) and of the
+        # recorded flip test, so a .keras model and its exports score peaks alike.
+        flip_test, flip_source = recorded_flip_test(path)
+        export_spec = spec_from_model(path, self.model, flip_test=flip_test)
         prediction = self.model.prediction_output
         passes = sorted(
             (n for n in self.model.output_names if n.startswith("keypoints_")),
@@ -134,6 +152,8 @@ class KerasBackend:
             pass_outputs=tuple(passes) if prediction in passes else (prediction,),
             source=path,
             format="keras",
+            flip_test=flip_test,
+            flip_test_source=flip_source,
         )
         if saved.get("input_size") not in (None, self.spec.input_size):
             raise ValueError(
@@ -224,6 +244,10 @@ def spec_from_export_metadata(metadata_path: str, source: str, fmt: str) -> Mode
         # convention fixes it (the training pipelines are exactly these presets).
         amplitude = _keypoint_amplitude(pipeline.CONFIGS[convention]().targets)
     prediction = meta.get("prediction_output", "heatmaps")
+    if "flip_test" in meta:
+        flip_test, flip_source = bool(meta["flip_test"]), EXPORT_METADATA_NAME
+    else:
+        flip_test, flip_source = False, f"off: {EXPORT_METADATA_NAME} records no flip_test"
     return ModelSpec(
         skeleton=skeleton,
         input_size=int(meta["input_size"]),
@@ -238,6 +262,8 @@ def spec_from_export_metadata(metadata_path: str, source: str, fmt: str) -> Mode
         pass_outputs=(prediction,),
         source=source,
         format=fmt,
+        flip_test=flip_test,
+        flip_test_source=flip_source,
     )
 
 
@@ -373,21 +399,103 @@ class TFLiteBackend:
         return {self.spec.prediction_output: maps}
 
 
+class OnnxBackend:
+    """A ``model.onnx`` written by ``python -m tfpose.export`` (``tfpose_export.json`` beside it),
+    run with onnxruntime on the CPU; its input is the preprocessed crop and its ``heatmaps``
+    output the raw maps (the decoded outputs are not used: the Predictor decodes).
+
+    Args:
+      path: the ``.onnx`` file.
+      num_threads: onnxruntime intra-op threads (None = its default).
+    """
+
+    def __init__(self, path: str, num_threads: int | None = None):
+        try:
+            import onnxruntime
+        except ImportError as error:
+            raise ImportError(
+                f"{path}: running an .onnx model needs onnxruntime: pip install "
+                "'onnxruntime>=1.18'  (or: pip install tfpose[onnx])"
+            ) from error
+
+        self.spec = spec_from_export_metadata(find_export_metadata(path), path, "onnx")
+        options = onnxruntime.SessionOptions()
+        if num_threads:
+            options.intra_op_num_threads = num_threads
+        try:
+            self._session = onnxruntime.InferenceSession(
+                path, options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own types for a damaged file
+            raise ValueError(f"model {path!r} cannot be read by onnxruntime ({error})") from None
+        inputs = self._session.get_inputs()
+        if len(inputs) != 1:
+            raise ValueError(f"{path}: expected one input (the crop), the model has {len(inputs)}")
+        self._input_name = inputs[0].name
+        expected = self.spec.input_size
+        if list(inputs[0].shape[1:]) != [expected, expected, 3]:
+            raise ValueError(
+                f"{path}: input shape {inputs[0].shape} does not match input_size {expected} "
+                f"of {EXPORT_METADATA_NAME}"
+            )
+        self._output_name = self._heatmap_output(path)
+
+    def _heatmap_output(self, path: str) -> str:
+        num_keypoints = self.spec.skeleton.num_keypoints
+        maps = [
+            o.name
+            for o in self._session.get_outputs()
+            if len(o.shape) == 4 and o.shape[-1] == num_keypoints
+        ]
+        if not maps:
+            raise ValueError(f"{path}: no output of shape [B, H, W, {num_keypoints}] (heatmaps)")
+        named = [name for name in maps if "heatmap" in name]
+        return (named or maps)[0]
+
+    def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
+        crops = np.ascontiguousarray(crops, np.float32)
+        (maps,) = self._session.run([self._output_name], {self._input_name: crops})
+        return {self.spec.prediction_output: np.asarray(maps, np.float32)}
+
+
 def load_backend(path: str) -> Backend:
-    """The backend for ``path``: ``*.keras``, ``*.tflite`` or a SavedModel directory.
+    """The backend for ``path``: ``*.keras``, ``*.tflite``, ``*.onnx``, a SavedModel directory,
+    or the name of a model shipped in :mod:`tfpose.zoo`.
 
     Raises:
       FileNotFoundError: ``path`` does not exist (or lacks its metadata).
-      ValueError: ``path`` is none of the three formats.
+      ValueError: ``path`` is none of the four formats.
     """
+    from tfpose import zoo
+
+    path = zoo.resolve_model(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"model {path!r} does not exist")
-    if os.path.isdir(path):
-        return SavedModelBackend(path)
-    if path.endswith(".keras"):
-        return KerasBackend(path)
-    if path.endswith(".tflite"):
-        return TFLiteBackend(path)
+        raise FileNotFoundError(
+            f"model {path!r} does not exist (give a .keras file, a SavedModel directory, a "
+            ".tflite or .onnx file or the name of a shipped model: python -m tfpose.zoo lists "
+            "them)"
+        )
+    try:
+        if os.path.isdir(path):
+            return SavedModelBackend(path)
+        if path.endswith(".keras"):
+            import zipfile
+
+            if not zipfile.is_zipfile(path):  # Keras reports a damaged file as "File not found"
+                raise ValueError(
+                    f"model {path!r} cannot be read: not a .keras archive (damaged, empty or "
+                    "still being written?)"
+                )
+            return KerasBackend(path)
+        if path.endswith(".tflite"):
+            return TFLiteBackend(path)
+        if path.endswith(".onnx"):
+            return OnnxBackend(path)
+    except FileNotFoundError:
+        raise
+    except OSError as error:  # e.g. a damaged saved_model.pb, an unreadable file
+        raise ValueError(f"model {path!r} cannot be read ({error})") from error
     raise ValueError(
-        f"model {path!r}: expected a .keras file, a SavedModel directory or a .tflite file"
+        f"model {path!r}: expected a .keras file, a SavedModel directory, a .tflite or an "
+        ".onnx file"
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from tfpose.data.image_files import UnreadableImageError, read_image_file
+from tfpose.data.image_files import UnreadableImageError, decoder_messages, read_image_file
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg")
@@ -61,26 +61,39 @@ def list_inputs(path: str) -> list[str]:
     return [path]
 
 
-def read_image(path: str) -> np.ndarray:
+def read_image(path: str, warnings: list[str] | None = None) -> np.ndarray:
     """Reads an image file as uint8 RGB [H, W, 3].
 
-    JPEG and PNG files are validated like dataset images (truncated JPEGs are refused).
+    JPEG and PNG files are validated like dataset images (truncated JPEGs are refused). What the
+    decoders print about damaged data they decode anyway (libjpeg's "Corrupt JPEG data: ...")
+    is kept off the console and, with ``warnings``, appended there as one line naming ``path``.
 
     Raises:
       UnreadableInputError: naming ``path`` and the problem.
     """
+    messages: list[str] = []
     if path.lower().endswith((".jpg", ".jpeg", ".png")):
         try:
-            encoded = read_image_file(path).encoded
+            image_file = read_image_file(path)
         except UnreadableImageError as e:
             raise UnreadableInputError(str(e)) from None
-        image = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR)
+        messages += image_file.warnings
+        with decoder_messages() as decoded:
+            image = cv2.imdecode(np.frombuffer(image_file.encoded, np.uint8), cv2.IMREAD_COLOR)
+        messages += decoded
     else:
         if not os.path.isfile(path):
             raise UnreadableInputError(f"{path}: no such file")
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        with decoder_messages() as decoded:
+            image = cv2.imread(path, cv2.IMREAD_COLOR)
+        messages += decoded
         if image is None:
             raise UnreadableInputError(f"{path}: does not decode as an image")
+    if image is None:
+        raise UnreadableInputError(f"{path}: does not decode as an image")
+    if messages and warnings is not None:
+        details = "; ".join(dict.fromkeys(messages))
+        warnings.append(f"{path}: damaged image data, predicted on what decodes ({details})")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 

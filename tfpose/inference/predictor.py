@@ -5,7 +5,7 @@ Example::
     import cv2
     from tfpose.inference import Predictor
 
-    predictor = Predictor.from_path("runs/quickstart/best.keras")   # or a SavedModel / .tflite
+    predictor = Predictor.from_path("runs/quickstart/best.keras")   # or SavedModel/.tflite/.onnx
     image = cv2.cvtColor(cv2.imread("person.jpg"), cv2.COLOR_BGR2RGB)
     result = predictor.predict(image)                   # whole image = the person region
     result = predictor.predict(image, boxes=[x1, y1, x2, y2])
@@ -17,17 +17,30 @@ region the network sees (its longer side, centred, padded to a square; see
 square. ``box_mode="person"`` reads boxes as tight person boxes and adds the training crops'
 context (``box_scale`` times the box side).
 
+Finding the person. A model trained on person crops sees a whole photo as a small person in a
+large frame. ``refine=1`` runs a second pass: the joints found in the first crop (those with
+``confidence >= refine_min_confidence``, at least ``REFINE_MIN_JOINTS`` of them) give a person
+box, the box gets the training crops' context (:func:`joint_region`), and the model runs again
+on that crop, as MediaPipe derives its region of interest from the previous landmarks.
+``refine=N`` repeats it N times; a person whose joints are too few keeps the previous region.
+
 Scores, both in [0, 1]:
 
 * ``confidence`` — the peak of the keypoint's predicted map (after the flip test, when on)
   divided by the peak of the training target (``spec.amplitude``: 12 for the recurrent
   network, 1 for the cascades), clipped to [0, 1]; for models whose maps are logits
   (``spec.visibility_kind == "sigmoid"``) the sigmoid of the peak. It is the COCO keypoint
-  score. (The SavedModel's ``serving_default`` returns the raw peak as ``confidence`` and this
-  score as ``visibility``.)
+  score. The exported models' ``confidence`` outputs (SavedModel ``serving_default``, TFLite,
+  ONNX) are this same score; their ``peak`` output is the raw map peak.
 * ``visibility`` — the same peak (the recurrent paper ranks visible above occluded joints by the
   maximum of each map, Fig. 7), set to 0 for keypoints predicted outside the image. It separates
   visible from occluded joints best for models trained with ``--occlusion_mode=exclude``.
+
+Flip test. ``Predictor(..., flip_test=None)`` (the default) applies the flip test recorded
+with the model (``spec.flip_test``: ``tfpose_export.json`` for exports, ``flags.json``
+``val_flip_test`` for a ``.keras`` file, see :mod:`tfpose.inference.backends`), so a model
+gives one answer in every format, the SavedModel's ``serving_default`` included; True/False
+overrides it. Backends return raw maps; the flip test happens here only.
 
 Shape legend: B images, N persons (one per box, one per image without boxes), K keypoints,
 S crop side, H × W heatmap.
@@ -36,6 +49,8 @@ S crop side, H × W heatmap.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 from typing import Any, Literal
 
 import numpy as np
@@ -48,6 +63,13 @@ from tfpose.skeletons import Skeleton
 
 BoxMode = Literal["region", "person"]
 BOX_MODES = ("region", "person")
+# Re-centring on the joints found (``refine``): joints at or above this confidence count,
+# and fewer than REFINE_MIN_JOINTS of them keep the previous region.
+REFINE_MIN_CONFIDENCE = 0.2
+REFINE_MIN_JOINTS = 4
+# The joints' bounding box times this is the person extent the training crops use
+# (tfpose.data.example.center_scale_from_keypoints: joints span ankle to head top, + 10 %).
+JOINT_EXTENT_MARGIN = 1.1
 
 
 @dataclasses.dataclass
@@ -102,6 +124,56 @@ def normalize_scores(
 
     peaks = tf.convert_to_tensor(np.asarray(peaks, np.float32))
     return visibility_score(peaks, kind, float(amplitude)).numpy()
+
+
+# The decoding and flip-averaging ops, each run as one compiled graph: called eagerly op by op
+# they cost about as much as the network at batch 1.
+
+
+@functools.lru_cache(maxsize=16)
+def _decode_function(stride: int, amplitude: float, kind: str):
+    from tfpose.export.decode import visibility_score
+
+    @tf.function(autograph=False, reduce_retracing=True)
+    def decode(maps, affines):
+        crop_keypoints, peaks = targets.decode_heatmaps(maps, stride)
+        image_keypoints = transforms.crop_to_image(crop_keypoints, affines)
+        return image_keypoints, visibility_score(peaks, kind, amplitude)
+
+    return decode
+
+
+@functools.lru_cache(maxsize=16)
+def _flip_function(permutation: tuple[int, ...]):
+    @tf.function(autograph=False, reduce_retracing=True)
+    def average(maps, mirrored):
+        return targets.flip_average(maps, mirrored, permutation)
+
+    return average
+
+
+def joint_region(keypoints: np.ndarray, usable: np.ndarray, box_scale: float) -> np.ndarray | None:
+    """The crop region around a person's joints, as the training crops frame a person.
+
+    Args:
+      keypoints: float [K, 2] image pixels.
+      usable: bool [K], the joints to use.
+      box_scale: the model's crop convention's box scale.
+
+    Returns:
+      float32 [4] (x1, y1, x2, y2), the square of side ``box_scale · 1.1 · extent`` around the
+      middle of the joints' bounding box (extent = its longer side), or None when fewer than
+      ``REFINE_MIN_JOINTS`` joints are usable.
+    """
+    points = np.asarray(keypoints, np.float32)[np.asarray(usable, bool)]
+    if len(points) < REFINE_MIN_JOINTS:
+        return None
+    low, high = points.min(axis=0), points.max(axis=0)
+    center = (low + high) / 2.0
+    half = max(float(np.max(high - low)) * JOINT_EXTENT_MARGIN, 1.0) / 2.0
+    return preprocess.person_box_to_region(
+        np.concatenate([center - half, center + half]), box_scale
+    )
 
 
 def inside_image(keypoints: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -180,21 +252,81 @@ class Predictor:
     Args:
       backend: a :class:`tfpose.inference.backends.Backend` (see :meth:`from_path`).
       batch_size: crops per backend call.
-      flip_test: default of :meth:`predict`'s ``flip_test``.
+      flip_test: default of :meth:`predict`'s ``flip_test``; None = the setting recorded with
+        the model (``backend.spec.flip_test``). The resolved value is ``self.flip_test``, and
+        ``self.flip_test_source`` says where it came from.
     """
 
-    def __init__(self, backend: Backend, batch_size: int = 16, flip_test: bool = False):
+    def __init__(
+        self,
+        backend: Backend,
+        batch_size: int = 16,
+        flip_test: bool | None = None,
+        refine: int = 0,
+        refine_min_confidence: float = REFINE_MIN_CONFIDENCE,
+    ):
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if not isinstance(refine, int) or refine < 0:
+            raise ValueError(f"refine must be an int >= 0, got {refine!r}")
         self.backend = backend
         self.batch_size = batch_size
-        self.flip_test = flip_test
+        if flip_test is None:
+            self.flip_test = bool(getattr(backend.spec, "flip_test", False))
+            self.flip_test_source = "the model's setting: " + getattr(
+                backend.spec, "flip_test_source", "off: not recorded"
+            )
+        else:
+            self.flip_test = bool(flip_test)
+            self.flip_test_source = "set explicitly"
+        self.refine = refine
+        self.refine_min_confidence = refine_min_confidence
 
     @classmethod
-    def from_path(cls, path: str, batch_size: int = 16, flip_test: bool = False) -> Predictor:
+    def from_path(
+        cls,
+        path: str,
+        batch_size: int = 16,
+        flip_test: bool | None = None,
+        refine: int | None = None,
+    ) -> Predictor:
         """A predictor for a ``.keras`` file (with ``flags.json`` beside it), a SavedModel
-        directory or a ``.tflite`` file (with ``tfpose_export.json``)."""
-        return cls(load_backend(path), batch_size=batch_size, flip_test=flip_test)
+        directory, a ``.tflite`` or ``.onnx`` file (with ``tfpose_export.json``), or a shipped
+        model's name (:meth:`from_preset`). ``flip_test`` and ``refine`` None = the model's
+        recorded settings (refine 0 unless a shipped model records one)."""
+        from tfpose import zoo
+
+        if not os.path.exists(path) and path in zoo.entries():
+            return cls.from_preset(path, batch_size, flip_test=flip_test, refine=refine)
+        return cls(
+            load_backend(path), batch_size=batch_size, flip_test=flip_test, refine=refine or 0
+        )
+
+    @classmethod
+    def from_preset(
+        cls,
+        name: str,
+        batch_size: int = 16,
+        flip_test: bool | None = None,
+        refine: int | None = None,
+    ) -> Predictor:
+        """The predictor of a model shipped with tfpose (``python -m tfpose.zoo`` lists them),
+        by default with the flip test and refinement its published score was measured with."""
+        from tfpose import zoo
+
+        entry = zoo.get(name)
+        backend = load_backend(str(entry.path))
+        backend.spec = dataclasses.replace(
+            backend.spec,
+            flip_test=bool(entry.flip_test),
+            flip_test_source=f"tfpose.zoo manifest ({entry.name})",
+        )
+        return cls(
+            backend,
+            batch_size=batch_size,
+            flip_test=flip_test,
+            refine=entry.refine if refine is None else refine,
+        )
 
     @property
     def spec(self) -> ModelSpec:
@@ -247,10 +379,9 @@ class Predictor:
         outputs = self.backend(crops)
         if flip_test:
             mirrored = self.backend(np.ascontiguousarray(crops[:, :, ::-1, :]))
-            permutation = self.skeleton.flip_permutation
+            average = _flip_function(tuple(int(i) for i in self.skeleton.flip_permutation))
             outputs = {
-                name: targets.flip_average(maps, mirrored[name], permutation).numpy()
-                for name, maps in outputs.items()
+                name: average(maps, mirrored[name]).numpy() for name, maps in outputs.items()
             }
         return outputs
 
@@ -262,6 +393,7 @@ class Predictor:
         flip_test: bool | None = None,
         box_mode: BoxMode = "region",
         return_heatmaps: bool = False,
+        refine: int | None = None,
     ) -> PosePrediction:
         """Predicts one pose per person region.
 
@@ -275,6 +407,8 @@ class Predictor:
           box_mode: ``"region"`` (a box is the crop region) or ``"person"`` (a tight person
             box, enlarged by ``spec.box_scale``).
           return_heatmaps: also return the maps of every pass and the crops.
+          refine: extra passes, each on the region around the joints the previous pass found
+            (None = the predictor's default; see the module docstring).
 
         Returns:
           A :class:`PosePrediction` over the N persons, in image order then box order.
@@ -283,8 +417,34 @@ class Predictor:
           ValueError: naming the bad image or box entry.
         """
         flip_test = self.flip_test if flip_test is None else flip_test
-        spec = self.spec
+        refine = self.refine if refine is None else refine
         image_list, regions, image_index, _ = self.regions(images, boxes, box_mode)
+        result = self._predict_regions(image_list, regions, image_index, flip_test, return_heatmaps)
+        for _ in range(refine):
+            regions = self._refined_regions(result)
+            result = self._predict_regions(
+                image_list, regions, image_index, flip_test, return_heatmaps
+            )
+        return result
+
+    def _refined_regions(self, result: PosePrediction) -> np.ndarray:
+        regions = result.boxes.copy()
+        for n in range(len(result)):
+            usable = result.visibility[n] >= self.refine_min_confidence
+            region = joint_region(result.keypoints[n], usable, self.spec.box_scale)
+            if region is not None:
+                regions[n] = region
+        return regions
+
+    def _predict_regions(
+        self,
+        image_list: list[np.ndarray],
+        regions: np.ndarray,
+        image_index: np.ndarray,
+        flip_test: bool,
+        return_heatmaps: bool,
+    ) -> PosePrediction:
+        spec = self.spec
         keypoints, confidence, collected, crop_images = [], [], {}, []
         for start in range(0, len(regions), self.batch_size):
             chunk = range(start, min(start + self.batch_size, len(regions)))
@@ -307,11 +467,15 @@ class Predictor:
                     f"{spec.source}: the model returned non-finite heatmaps (NaN or inf); for a "
                     ".tflite file, check that its weights were frozen at conversion"
                 )
-            crop_keypoints, peaks = targets.decode_heatmaps(
-                outputs[spec.prediction_output], spec.heatmap_stride
+            decode = _decode_function(
+                int(spec.heatmap_stride), float(spec.amplitude), spec.visibility_kind
             )
-            keypoints.append(preprocess.crop_to_image(crop_keypoints, np.stack(chunk_affines)))
-            confidence.append(normalize_scores(peaks, spec.amplitude, spec.visibility_kind))
+            image_keypoints, scores = decode(
+                np.asarray(outputs[spec.prediction_output], np.float32),
+                np.stack(chunk_affines).astype(np.float32),
+            )
+            keypoints.append(image_keypoints.numpy())
+            confidence.append(scores.numpy())
             if return_heatmaps:
                 for name in spec.pass_outputs:
                     collected.setdefault(name, []).append(outputs[name])

@@ -1,4 +1,4 @@
-"""``predictions.json``: COCO keypoint results, and a check of that format.
+"""COCO keypoint results files, and a check of that format: the one writer of tfpose.
 
 COCO keypoint results (https://cocodataset.org/#format-results) are a JSON list with one object
 per person::
@@ -6,22 +6,32 @@ per person::
     {"image_id": int, "category_id": int, "keypoints": [x1, y1, v1, ..., xK, yK, vK],
      "score": float}
 
-tfpose writes ``v`` = the keypoint's confidence in [0, 1] and ``score`` = the mean confidence,
-keypoints in the skeleton's joint order (``python -m tfpose.predict`` writes the order into
-``OUT/skeleton.json``), and adds fields the format allows and COCO tools ignore:
-``file_name`` (the input file), ``frame`` (video frame index, videos only), ``box`` (the region
-x1, y1, x2, y2 the person was cropped from) and ``visibility`` (K scores in [0, 1]).
+Both ``python -m tfpose.predict`` (``predictions.json``) and ``python -m tfpose.evaluate``
+(``keypoint_results.json``) write them with :func:`write_coco_results`, which checks every entry
+with :func:`validate_coco_results` first, so both files load in pycocotools (``COCO.loadRes``).
 
-``image_id`` is the file name's number when every input is an image whose name (without
-extension) is a distinct integer — COCO's and MPII's file names are, so results on COCO images
-match their annotation ids — and else the input's position in the run (images in sorted order,
-then every video frame in order).
+tfpose writes ``v`` = the keypoint's confidence (in [0, 1] from ``predict``, the heatmap maximum
+from ``evaluate``) and ``score`` = the mean confidence, keypoints in the skeleton's joint order
+(``python -m tfpose.predict`` writes the order into ``OUT/skeleton.json``), and adds fields the
+format allows and COCO tools ignore:
+``file_name`` (the input file, or the record's image name), ``frame`` (video frame index,
+videos only), ``box`` (the region x1, y1, x2, y2 the person was cropped from), ``visibility``
+(K scores in [0, 1]) and, from ``evaluate``, ``person_index`` (the person's position in the
+ground truth).
+
+``image_id`` is always an integer (:func:`image_ids`): the file name's number when every name
+(without extension) is an integer and distinct names have distinct numbers — COCO's and MPII's
+file names are, so results on COCO images match their annotation ids — and else the name's
+position among the distinct names (for ``predict``: images in sorted order, then every video
+frame in order). ``evaluate`` uses the COCO image id its records keep, when they all keep one.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,31 +40,64 @@ import numpy as np
 PERSON_CATEGORY_ID = 1
 
 
+def _rounded(value: Any, decimals: int | None) -> float:
+    return float(value) if decimals is None else round(float(value), decimals)
+
+
 def coco_result(
     image_id: int,
     keypoints: np.ndarray,
     confidence: np.ndarray,
-    visibility: np.ndarray,
-    box: np.ndarray,
-    file_name: str,
+    visibility: np.ndarray | None = None,
+    box: np.ndarray | None = None,
+    file_name: str | None = None,
     frame: int | None = None,
+    *,
+    person_index: int | None = None,
+    decimals: int | None = 3,
 ) -> dict[str, Any]:
-    """One person's COCO keypoint-results entry (keypoints [K, 2], scores [K], box [4])."""
+    """One person's COCO keypoint-results entry (keypoints [K, 2], scores [K], box [4]).
+
+    ``visibility``, ``box``, ``file_name``, ``frame`` and ``person_index`` are left out when
+    None. ``decimals`` rounds keypoints (scores keep 2 more); None keeps full precision, e.g.
+    for results that are scored again at exact PCK thresholds.
+    """
     triples = np.concatenate(
         [np.asarray(keypoints, np.float64), np.asarray(confidence, np.float64)[:, None]], axis=1
     )
-    entry = {
+    fine = None if decimals is None else decimals + 2
+    entry: dict[str, Any] = {
         "image_id": int(image_id),
         "category_id": PERSON_CATEGORY_ID,
-        "keypoints": [round(float(v), 3) for v in triples.reshape(-1)],
-        "score": round(float(np.mean(confidence)), 5),
-        "file_name": file_name,
-        "box": [round(float(v), 2) for v in box],
-        "visibility": [round(float(v), 5) for v in visibility],
+        "keypoints": [_rounded(v, decimals) for v in triples.reshape(-1)],
+        "score": _rounded(np.mean(confidence), fine),
     }
+    if file_name is not None:
+        entry["file_name"] = str(file_name)
+    if box is not None:
+        entry["box"] = [round(float(v), 2) for v in box]
+    if visibility is not None:
+        entry["visibility"] = [_rounded(v, fine) for v in visibility]
     if frame is not None:
         entry["frame"] = int(frame)
+    if person_index is not None:
+        entry["person_index"] = int(person_index)
     return entry
+
+
+def write_coco_results(
+    path: str | os.PathLike, entries: list[dict[str, Any]], num_keypoints: int
+) -> str | os.PathLike:
+    """Writes ``entries`` (from :func:`coco_result`) as a COCO keypoint-results file at ``path``
+    after checking them (:func:`validate_coco_results`); returns ``path``.
+
+    Raises:
+      ValueError: an entry that does not conform, before anything is written.
+    """
+    validate_coco_results(entries, num_keypoints)
+    with open(path, "w") as f:
+        json.dump(entries, f, allow_nan=False)
+    return path
 
 
 def _is_number(value: Any) -> bool:
@@ -93,14 +136,23 @@ def validate_coco_results(results: Any, num_keypoints: int) -> None:
             raise ValueError(f"result {i}: 'score' must be a finite number")
 
 
-def image_ids(names: Sequence[str], all_images: bool) -> list[int]:
-    """``image_id`` of each input (see the module docstring): the number in each name when
-    ``all_images`` and the names are distinct integers, else 0, 1, 2, …"""
-    stems = [name.rsplit("/", 1)[-1].rsplit(".", 1)[0] for name in names]
+def image_ids(names: Sequence[str], all_images: bool = True) -> list[int]:
+    """The integer ``image_id`` of each name (see the module docstring).
+
+    A name may repeat (several persons of one image): it gets the same id each time. Ids are
+    the numbers in the names when ``all_images`` and every name (without folder and extension)
+    is an integer, distinct names giving distinct numbers; else each name's position among the
+    distinct names in order of first appearance (0, 1, 2, … for distinct names).
+    """
+    names = [str(name) for name in names]
+    distinct = list(dict.fromkeys(names))
+    stems = [name.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0] for name in distinct]
     if (
         all_images
         and all(s.isdigit() for s in stems)
         and len({int(s) for s in stems}) == len(stems)
     ):
-        return [int(s) for s in stems]
-    return list(range(len(names)))
+        number = {name: int(s) for name, s in zip(distinct, stems, strict=True)}
+    else:
+        number = {name: i for i, name in enumerate(distinct)}
+    return [number[name] for name in names]

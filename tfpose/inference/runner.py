@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -29,7 +28,7 @@ import numpy as np
 from tfpose.inference import boxes as boxes_lib
 from tfpose.inference import drawing, media, results
 from tfpose.inference.predictor import PosePrediction, Predictor, normalize_scores
-from tfpose.inference.progress import ProgressLine
+from tfpose.progress import Progress, write
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,16 +36,18 @@ class RunOptions:
     """Options of a prediction run (the flags of ``python -m tfpose.predict``).
 
     Attributes:
-      flip_test: average each crop's maps with its mirror's.
+      flip_test: average each crop's maps with its mirror's; None = the predictor's default
+        (the setting recorded with the model, :class:`tfpose.inference.Predictor`).
       heatmaps: write the per-pass heatmap grids.
       box_mode: ``"region"`` (boxes are crop regions) or ``"person"`` (tight person boxes).
       visibility_threshold: joints at or above it are drawn as visible.
       overlay_max_side: shrink overlays to this longer side (0 = original size).
       jpeg_quality: JPEG quality of overlays and grids.
-      progress: show a progress line on stderr for folders and videos.
+      progress: show the progress on stderr for folders and videos (a bar on a terminal,
+        a line every 10 s elsewhere; :mod:`tfpose.progress`).
     """
 
-    flip_test: bool = False
+    flip_test: bool | None = None
     heatmaps: bool = False
     box_mode: str = "region"
     visibility_threshold: float = drawing.DEFAULT_VISIBILITY_THRESHOLD
@@ -56,8 +57,7 @@ class RunOptions:
 
 
 def _report(message: str) -> None:
-    # Padded to overwrite a progress line being drawn on the same terminal line.
-    print(f"\r{message:<79}", file=sys.stderr, flush=True)
+    write(message)  # above the progress bar, when one is drawn
 
 
 class _Run:
@@ -173,16 +173,20 @@ def _display_name(path: str, input_path: str) -> str:
 
 
 def _predict_images(run: _Run, paths: list[str], ids: dict[str, int]) -> None:
-    progress = ProgressLine(
+    progress = Progress(
         os.path.basename(os.path.normpath(run.input_path)) or run.input_path,
         len(paths),
+        unit="images",
         enabled=run.options.progress and len(paths) > 1,
     )
     for chunk in _chunks(paths, run.predictor.batch_size):
         loaded = []
         for path in chunk:
+            warnings: list[str] = []  # damaged data decoded anyway: one line per file
             try:
-                loaded.append((path, media.read_image(path)))
+                loaded.append((path, media.read_image(path, warnings)))
+                for warning in warnings:
+                    _report(f"warning: {warning}")
             except media.UnreadableInputError as e:
                 run.skip(path, str(e))
                 progress.update()
@@ -214,7 +218,7 @@ def _predict_video(run: _Run, path: str, next_id: int) -> int:
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
     boxes = run.boxes(path)
     name = _display_name(path, run.input_path)
-    progress = ProgressLine(name, reader.frame_count, enabled=run.options.progress)
+    progress = Progress(name, reader.frame_count, unit="frames", enabled=run.options.progress)
     frame_index = 0
     with reader, media.VideoWriter(out_path, reader.fps) as writer:
         batch: list[np.ndarray] = []
@@ -291,7 +295,9 @@ def predict_inputs(
     Returns:
       Summary: ``images`` and ``frames`` predicted, ``persons`` (results written),
       ``skipped`` ([{"file", "reason"}]), ``unused_boxes`` (box-file names matching no input),
-      ``predictions`` (path of predictions.json) and ``outputs`` (files written).
+      ``predictions`` (path of predictions.json), ``outputs`` (files written), ``flip_test``
+      (whether the flip test was used) and ``flip_test_source`` (where that setting came
+      from: ``"--flip_test"`` / ``"--noflip_test"`` or the model's recorded setting).
 
     Raises:
       FileNotFoundError / ValueError: bad ``input_path`` or an invalid box.
@@ -313,13 +319,16 @@ def predict_inputs(
     for video in videos:
         next_id = _predict_video(run, video, next_id)
 
-    results.validate_coco_results(run.entries, predictor.skeleton.num_keypoints)
     predictions_path = os.path.join(output_dir, "predictions.json")
-    with open(predictions_path, "w") as f:
-        json.dump(run.entries, f)
+    results.write_coco_results(predictions_path, run.entries, predictor.skeleton.num_keypoints)
     with open(os.path.join(output_dir, "skeleton.json"), "w") as f:
         json.dump(skeleton_description(predictor), f, indent=2)
     predicted_images = len({e["file_name"] for e in run.entries if "frame" not in e})
+    if options.flip_test is None:
+        flip_test, flip_source = predictor.flip_test, predictor.flip_test_source
+    else:
+        flip_test = options.flip_test
+        flip_source = "--flip_test" if flip_test else "--noflip_test"
     return {
         "images": predicted_images,
         "frames": run.frames,
@@ -328,4 +337,6 @@ def predict_inputs(
         "unused_boxes": unused,
         "predictions": predictions_path,
         "outputs": run.outputs,
+        "flip_test": bool(flip_test),
+        "flip_test_source": flip_source,
     }

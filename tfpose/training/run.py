@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import sys
 from typing import Any
@@ -19,14 +18,22 @@ import numpy as np
 import tensorflow as tf
 
 from tfpose import losses
-from tfpose.data import pipeline, records, transforms
-from tfpose.data import targets as targets_lib
+from tfpose.data import pipeline, records
 from tfpose.evaluation import on_records
 from tfpose.models import MODELS
+from tfpose.models import families as families_lib
+
+# Re-exported: training's callers (and older code) find them here.
+from tfpose.models.families import loss_spec, pipeline_config  # noqa: F401
+from tfpose.run_config import (  # noqa: F401
+    PRECISIONS,
+    RunConfig,
+    load_saved_run,
+    saved_pipeline,
+)
 from tfpose.skeletons import get_skeleton
 from tfpose.training import optimizers
 from tfpose.training.trainer import (
-    STAGES,
     PeerFailedError,
     Stage,
     Trainer,
@@ -50,139 +57,6 @@ USER_ERRORS = (
     WorkdirError,
     PeerFailedError,
 )
-
-
-def is_recurrent(model_name: str) -> bool:
-    return model_name.startswith("recurrent")
-
-
-@dataclasses.dataclass
-class RunConfig:
-    """Everything a training run needs; field meanings match ``python -m tfpose.train --help``."""
-
-    workdir: str
-    records: str
-    model: str = "recurrent"
-    dataset: str = "synthetic"
-    train_split: str = "train"
-    val_split: str = "val"
-    val_examples: int = 0
-    val_flip_test: bool = False
-    synthetic_examples: int = 0
-    skeleton: str | None = None
-    input_size: int | None = None
-    width_multiplier: float | None = None
-    num_passes: int | None = None
-    kernel_init: str | None = None
-    head_activation: str | None = None
-    large_kernels: str | None = None
-    limbs: bool = True
-    backbone_weights: str | None = None
-    occlusion_mode: str = "include"
-    crop_convention: str | None = None
-    scale_range: tuple[float, float] = (0.7, 1.3)
-    scale_probability: float = 0.5
-    rotation_max_deg: float = 40.0
-    rotation_probability: float = 0.5
-    flip_probability: float = 0.5
-    center_jitter: float = 0.0
-    color_scale: float = 0.0
-    heatmap_sigma: float | None = None
-    batch_size: int = 20
-    stages: tuple[tuple[str, float], ...] = (("joint", 50.0),)
-    end_to_end: bool = False
-    schedule_unit: str = "epochs"
-    optimizer: str = "sgd"
-    learning_rates: tuple[float, ...] = (1e-3,)
-    lr_boundaries: tuple[float, ...] = ()
-    lr_schedule: str = "piecewise"
-    warmup_steps: int = 0
-    momentum: float = 0.9
-    weight_decay: float = 0.0
-    clipnorm: float | None = None
-    pass_weights: tuple[float, ...] | None = None
-    loss_reduction: str = "mean"
-    heatmap_loss: str | None = None
-    background_ratio: float = 1.0
-    detection_weight: float = 1.0
-    regression_weight: float = 1.0
-    mixed_precision: str = "float32"
-    xla: bool = False
-    strategy: str = "default"
-    checkpoint_every: int = 500
-    eval_every: int = 0
-    log_every: int = 50
-    seed: int = 0
-    deterministic: bool = False
-    verbose: bool = True
-
-    def validate(self) -> None:
-        """Raises ``ValueError`` naming the flag and the problem."""
-        if self.model not in MODELS:
-            raise ValueError(f"--model={self.model}: unknown; choose one of {sorted(MODELS)}")
-        if self.mixed_precision not in PRECISIONS:
-            raise ValueError(
-                f"--mixed_precision={self.mixed_precision}: choose one of {list(PRECISIONS)}"
-            )
-        if self.batch_size <= 0:
-            raise ValueError(f"--batch_size must be positive, got {self.batch_size}")
-        if len(self.scale_range) != 2 or not 0 < self.scale_range[0] <= self.scale_range[1]:
-            raise ValueError(
-                f"--scale_range must be two numbers 0 < low <= high, got {self.scale_range}"
-            )
-        if not self.stages:
-            raise ValueError("--stages is empty")
-        for name, length in self.stages:
-            if name not in STAGES:
-                raise ValueError(f"--stages: unknown stage {name!r}; stages are {STAGES}")
-            if not length > 0:
-                raise ValueError(f"--stages: stage {name!r} needs a positive length")
-        if is_recurrent(self.model) and any(n != "joint" for n, _ in self.stages):
-            raise ValueError(
-                "--stages: the recurrent network has no detector/regressor stages; "
-                "use --stages=joint:LENGTH"
-            )
-        if self.lr_schedule not in optimizers.LR_SCHEDULES:
-            raise ValueError(
-                f"--lr_schedule must be one of {list(optimizers.LR_SCHEDULES)}, "
-                f"got {self.lr_schedule!r}"
-            )
-        if self.lr_schedule == "cosine":
-            if self.lr_boundaries:
-                raise ValueError("--lr_schedule=cosine takes no --lr_boundaries")
-            optimizers.cosine_rates(self.learning_rates)
-        elif self.warmup_steps:
-            raise ValueError("--warmup_steps needs --lr_schedule=cosine")
-        elif len(self.lr_boundaries) != len(self.learning_rates) - 1:
-            raise ValueError(
-                f"--learning_rates has {len(self.learning_rates)} values, so --lr_boundaries "
-                f"needs {len(self.learning_rates) - 1}, got {len(self.lr_boundaries)}"
-            )
-        if self.crop_convention and self.crop_convention not in transforms.CROP_CONVENTIONS:
-            raise ValueError(
-                f"--crop_convention must be one of "
-                f"{sorted(transforms.CROP_CONVENTIONS)}, got {self.crop_convention!r}"
-            )
-        if self.heatmap_loss and self.heatmap_loss not in ("fg_mse", "l2"):
-            raise ValueError(f"--heatmap_loss must be fg_mse or l2, got {self.heatmap_loss!r}")
-        if self.heatmap_sigma is not None and not self.heatmap_sigma > 0:
-            raise ValueError(f"--heatmap_sigma must be positive, got {self.heatmap_sigma}")
-        if not (math.isfinite(self.background_ratio) and self.background_ratio > 0):
-            raise ValueError(
-                f"--background_ratio must be a finite number > 0, got {self.background_ratio}"
-            )
-        if self.background_ratio != 1.0 and (
-            not is_recurrent(self.model) or self.heatmap_loss == "l2"
-        ):
-            raise ValueError(
-                "--background_ratio applies to the foreground-weighted MSE of the recurrent "
-                f"models only (--model={self.model}, --heatmap_loss={self.heatmap_loss})"
-            )
-        if self.loss_reduction not in losses.NORMALIZE_MODES:
-            raise ValueError(f"--loss_reduction must be one of {losses.NORMALIZE_MODES}")
-        for name in ("checkpoint_every", "log_every"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"--{name} must be positive")
 
 
 def _parse_stage(text: str) -> tuple[str, float]:
@@ -218,17 +92,19 @@ def ensure_records(config: RunConfig) -> records.Manifest:
             convert("synthetic", config.records, num_examples=config.synthetic_examples)
         elif config.dataset == "synthetic":
             raise FileNotFoundError(
-                f"no training records: {manifest_path} does not exist. Generate them with\n"
-                f"  python -m tfpose.data.convert --dataset=synthetic --num_examples=10000 "
-                f"--output_dir={config.records}\n"
-                "or pass --synthetic_examples=N to generate them on first use"
+                f"no training records: {manifest_path} does not exist; generate them with "
+                "`python -m tfpose.data.convert --dataset=synthetic --num_examples=10000 "
+                f"--output_dir={config.records}` or pass --synthetic_examples=N to generate them "
+                "on first use"
             )
         else:
+            from tfpose.data import sources
+
             raise FileNotFoundError(
-                f"no training records: {manifest_path} does not exist. Make them with\n"
-                f"  python -m tfpose.data.convert --dataset={config.dataset} "
-                f"--data_dir=<your {config.dataset} folder> --output_dir={config.records}\n"
-                "(see README.md, 'Datasets', for where to get the data)"
+                f"no training records: {manifest_path} does not exist; make them with "
+                f"`{sources.convert_command(config.dataset, config.records)}` after downloading "
+                f"{sources.DOWNLOADS.get(config.dataset, 'the dataset')} (docs/training.md, "
+                "'Datasets')"
             )
     manifest = records.Manifest.load(config.records)
     manifest.files(config.train_split)  # raises naming missing shard files
@@ -245,54 +121,6 @@ def ensure_records(config: RunConfig) -> records.Manifest:
 
 
 # ---------------------------------------------------------------------------- pieces
-
-
-def pipeline_config(
-    config: RunConfig, skeleton, input_size: int, stride: int
-) -> pipeline.PipelineConfig:
-    """The data pipeline of a run: the paper's preset with the run's augmentation ranges, the
-    model's input size and the stride of its prediction output."""
-    augmentation = transforms.AugmentationConfig(
-        scale_range=tuple(config.scale_range),
-        scale_probability=config.scale_probability,
-        rotation_max_deg=config.rotation_max_deg,
-        rotation_probability=config.rotation_probability,
-        flip_probability=config.flip_probability,
-        center_jitter=config.center_jitter,
-        color_scale=config.color_scale,
-    )
-    if is_recurrent(config.model):
-        pipe = pipeline.belagiannis_config(
-            skeleton,
-            with_limbs=config.limbs,
-            occlusion_mode=config.occlusion_mode,
-            input_size=input_size,
-            augmentation=augmentation,
-        )
-    else:
-        pipe = pipeline.bulat_config(
-            skeleton,
-            input_size=input_size,
-            heatmap_stride=stride,
-            with_detection="detection" in _cascade_outputs(config.model),
-            occlusion_mode=config.occlusion_mode,
-            augmentation=augmentation,
-        )
-    if config.crop_convention:
-        pipe = dataclasses.replace(pipe, crop_convention=config.crop_convention)
-    if config.heatmap_sigma is not None:
-        # The keypoint Gaussians only; sigma keeps the preset's units (heatmap pixels for the
-        # recurrent network, pixels per 200 px of person for the cascades).
-        pipe = dataclasses.replace(
-            pipe,
-            targets=tuple(
-                dataclasses.replace(t, sigma=config.heatmap_sigma)
-                if isinstance(t, targets_lib.GaussianTarget)
-                else t
-                for t in pipe.targets
-            ),
-        )
-    return pipe
 
 
 def align_heads_with_outputs(
@@ -323,52 +151,9 @@ def align_heads_with_outputs(
     return dataclasses.replace(pipe, targets=targets), new_spec
 
 
-def _cascade_outputs(model_name: str) -> tuple[str, ...]:
-    variant = _cascade_variant(model_name)
-    return tuple(losses.CASCADE_VARIANTS[variant])
-
-
-def _cascade_variant(model_name: str) -> str:
-    for variant in losses.CASCADE_VARIANTS:
-        if model_name.endswith(variant):
-            return variant
-    return "detection_regression"
-
-
 def model_kwargs(config: RunConfig, skeleton) -> dict[str, Any]:
     """Constructor overrides of the ``MODELS`` preset (unset flags keep the preset's values)."""
-    kwargs: dict[str, Any] = {"num_keypoints": skeleton.num_keypoints}
-    if config.input_size:
-        kwargs["input_size"] = config.input_size
-    if config.width_multiplier is not None:
-        kwargs["width_multiplier"] = config.width_multiplier
-    if is_recurrent(config.model):
-        if config.num_passes is not None:
-            kwargs["num_passes"] = config.num_passes
-        if config.kernel_init is not None:
-            kwargs["kernel_init"] = config.kernel_init
-        if config.head_activation is not None:
-            kwargs["head_activation"] = config.head_activation
-        if config.large_kernels is not None:
-            kwargs["large_kernels"] = config.large_kernels
-        kwargs["num_limbs"] = skeleton.num_limbs if config.limbs else 0
-    elif config.backbone_weights:
-        kwargs["backbone_weights"] = config.backbone_weights
-    return kwargs
-
-
-def loss_spec(config: RunConfig, model: keras.Model) -> dict[str, losses.LossTerm]:
-    if is_recurrent(config.model):
-        # Outputs keypoints_0 (feed-forward) ... keypoints_{num_passes}.
-        passes = model.num_passes + 1
-        weights = list(config.pass_weights) if config.pass_weights else None
-        spec = losses.recurrent_loss_spec(passes, config.limbs, weights)
-        if config.heatmap_loss:
-            spec = {name: term._replace(kind=config.heatmap_loss) for name, term in spec.items()}
-        return spec
-    return losses.cascade_loss_spec(
-        _cascade_variant(config.model), config.detection_weight, config.regression_weight
-    )
+    return families_lib.family_of(config.model).constructor(config, skeleton)
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -399,36 +184,6 @@ def _steps(length: float, unit: str, steps_per_epoch: int) -> int:
     return max(1, round(length * steps_per_epoch)) if unit == "epochs" else max(1, round(length))
 
 
-def load_saved_run(model_path: str) -> tuple[RunConfig, dict[str, Any]]:
-    """The :class:`RunConfig` and resolved values saved next to a trained model (flags.json).
-
-    Raises:
-      FileNotFoundError: naming the missing flags.json.
-    """
-    path = os.path.join(os.path.dirname(os.path.abspath(model_path)), "flags.json")
-    if not os.path.exists(path):
-        raise FileNotFoundError(
-            f"{path} not found: evaluate/export need the flags.json that training writes next "
-            f"to {os.path.basename(model_path)}"
-        )
-    with open(path) as f:
-        saved = json.load(f)
-    fields = {f.name for f in dataclasses.fields(RunConfig)}
-    values = {k: v for k, v in saved.items() if k in fields}
-    for key in ("scale_range", "stages", "learning_rates", "lr_boundaries", "pass_weights"):
-        if values.get(key) is not None:
-            values[key] = tuple(tuple(v) if isinstance(v, list) else v for v in values[key])
-    return RunConfig(**values), saved
-
-
-def saved_pipeline(model_path: str):
-    """``(pipeline config, skeleton, saved flags)`` of a trained model, for evaluation."""
-    config, saved = load_saved_run(model_path)
-    skeleton = get_skeleton(saved["skeleton"])
-    pipe = pipeline_config(config, skeleton, int(saved["input_size"]), int(saved["heatmap_stride"]))
-    return pipe, skeleton, saved
-
-
 def write_flags(config: RunConfig, resolved: dict[str, Any]) -> None:
     path = os.path.join(config.workdir, "flags.json")
     content = {**dataclasses.asdict(config), **resolved}
@@ -436,9 +191,6 @@ def write_flags(config: RunConfig, resolved: dict[str, Any]) -> None:
     with open(tmp, "w") as f:
         json.dump(content, f, indent=2, default=list)
     os.replace(tmp, path)
-
-
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 
 
 def _cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:

@@ -38,6 +38,7 @@ import keras
 import tensorflow as tf
 
 from tfpose import losses
+from tfpose.progress import Progress
 
 STAGES = ("detector", "regressor", "joint")
 
@@ -140,7 +141,9 @@ class TrainerConfig:
       jit_compile: compile the train step with XLA.
       loss_options: keyword arguments for :func:`tfpose.losses.total_loss`.
       first_stage_outputs: outputs trained in the ``detector`` stage.
-      verbose: print a progress line every ``log_every`` steps.
+      verbose: show the progress on stderr: a bar with the loss and examples/s on a terminal;
+        elsewhere (log files) a line every ``log_every`` steps,
+        ``step 500/4500 [joint] loss 0.91 (11.3 ex/s) eta 1h02m``, and every 10 s between.
     """
 
     workdir: str
@@ -265,6 +268,7 @@ class Trainer:
             self.checkpoint, checkpoint_dir, max_to_keep=config.keep_checkpoints
         )
         self._writer = None
+        self._progress: Progress | None = None
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -306,7 +310,10 @@ class Trainer:
 
     def _log(self, message: str) -> None:
         if self.config.verbose and self.is_chief:
-            print(message, file=sys.stderr, flush=True)
+            if self._progress is not None:
+                self._progress.write(message)  # above the bar on a terminal
+            else:
+                print(message, file=sys.stderr, flush=True)
 
     def _path(self, name: str) -> str:
         return os.path.join(self.config.workdir, name)
@@ -430,7 +437,16 @@ class Trainer:
         if self.evaluate_fn is None or not self.is_chief:
             return None
         start = time.time()
+        progress = self._progress
+        status = progress.status if progress is not None else ""
+        if progress is not None and progress.bar:
+            progress.set_status(f"{status} validating...".strip())
+            progress.refresh()
+        else:
+            self._log(f"step {step}: validating ...")
         metrics, images = self.evaluate_fn(self.model)
+        if progress is not None:
+            progress.set_status(status)
         metrics = {k: float(v) for k, v in metrics.items()}
         score = metrics.get(self.config.select_metric)
         with self._summary_writer().as_default(step=step):
@@ -483,64 +499,97 @@ class Trainer:
         start_step = self.restore()
         self._truncate_history(start_step)
         total_steps = config.total_steps
-        run_start = time.time()
+        run_start, cpu_start = time.time(), time.process_time()
         val_metrics = None
         if start_step < total_steps:
             dataset = self.train_dataset_fn(start_step)
             iterator = iter(self.strategy.experimental_distribute_dataset(dataset))
             stage_index, stage = stage_at(config.stages, start_step)
             stage_end = sum(s.steps for s in config.stages[: stage_index + 1])
-            step_fn = self._start_stage(stage)
-            window_start, window_steps, step = time.time(), 0, start_step
-            while step < total_steps:
-                if step >= stage_end:
-                    stage_index += 1
-                    stage = config.stages[stage_index]
-                    stage_end += stage.steps
-                    step_fn = self._start_stage(stage)
-                total, per_output = step_fn(iterator)
-                step += 1
-                window_steps += 1
-                self.step.assign(step)
-                last = step == total_steps
-                if step % config.log_every == 0 or last:
-                    total_value = float(total.numpy())
-                    if not math.isfinite(total_value):
-                        raise TrainingDivergedError(
-                            f"loss is {total_value} at step {step} (stage {stage.name}); "
-                            f"stopped. Last good checkpoint: {self.manager.latest_checkpoint}. "
-                            "Lower the learning rate or check the data "
-                            "(python -m tfpose.data.inspect)."
+            # A bar on a terminal; elsewhere a line per log step and every 10 s between.
+            progress = self._progress = Progress(
+                "step",
+                total_steps,
+                unit="step",
+                initial=start_step,
+                rate_unit="ex",
+                rate_scale=config.global_batch_size,
+                bar_desc="training",
+                enabled=config.verbose and self.is_chief,
+            )
+            try:
+                step_fn = self._start_stage(stage)
+                window_start, window_steps, step = time.time(), 0, start_step
+                traced = None  # the step function whose first call (tracing) is done
+                while step < total_steps:
+                    if step >= stage_end:
+                        stage_index += 1
+                        stage = config.stages[stage_index]
+                        stage_end += stage.steps
+                        step_fn = self._start_stage(stage)
+                    if step_fn is not traced:
+                        self._announce_compilation(stage)
+                        first_call = time.time()
+                    total, per_output = step_fn(iterator)
+                    if step_fn is not traced:
+                        traced = step_fn
+                        progress.set_status(f"[{stage.name}]")
+                        if not progress.bar:
+                            self._log(f"compiled; first step took {time.time() - first_call:.1f}s")
+                    step += 1
+                    window_steps += 1
+                    self.step.assign(step)
+                    progress.update()
+                    last = step == total_steps
+                    if step % config.log_every == 0 or last:
+                        total_value = float(total.numpy())
+                        if not math.isfinite(total_value):
+                            raise TrainingDivergedError(
+                                f"loss is {total_value} at step {step} (stage {stage.name}); "
+                                f"stopped. Last good checkpoint: "
+                                f"{self.manager.latest_checkpoint}. "
+                                "Lower the learning rate or check the data "
+                                "(python -m tfpose.data.inspect)."
+                            )
+                        elapsed = time.time() - window_start
+                        row = {
+                            "step": step,
+                            "stage": stage.name,
+                            "loss": total_value,
+                            **{f"loss/{k}": float(v.numpy()) for k, v in per_output.items()},
+                            "learning_rate": self._current_lr(),
+                            "examples_per_s": window_steps * config.global_batch_size / elapsed,
+                            "wall_s": time.time() - run_start,
+                        }
+                        # ``step 500/4500 [joint] loss 0.91 (11.3 ex/s) eta 1h02m`` in logs.
+                        progress.emit(
+                            f"[{stage.name}] loss {total_value:.5g}",
+                            f"{row['examples_per_s']:.1f} ex/s",
                         )
-                    elapsed = time.time() - window_start
-                    row = {
-                        "step": step,
-                        "stage": stage.name,
-                        "loss": total_value,
-                        **{f"loss/{k}": float(v.numpy()) for k, v in per_output.items()},
-                        "learning_rate": self._current_lr(),
-                        "examples_per_s": window_steps * config.global_batch_size / elapsed,
-                        "wall_s": time.time() - run_start,
-                    }
-                    self._log(
-                        f"step {step}/{total_steps} [{stage.name}] loss {total_value:.5g} "
-                        f"({row['examples_per_s']:.1f} ex/s)"
-                    )
-                    with self._summary_writer().as_default(step=step):
-                        for key in ("loss", "learning_rate", "examples_per_s"):
-                            tf.summary.scalar(f"train/{key}", row[key])
-                        for key, value in per_output.items():
-                            tf.summary.scalar(f"train/loss/{key}", value)
-                    window_start, window_steps = time.time(), 0
-                    if (config.eval_every and step % config.eval_every == 0) or last:
+                        progress.set_status(
+                            f"[{stage.name}] loss {total_value:.4g}, "
+                            f"{row['examples_per_s']:.1f} ex/s"
+                            if progress.bar
+                            else f"[{stage.name}]"
+                        )
+                        with self._summary_writer().as_default(step=step):
+                            for key in ("loss", "learning_rate", "examples_per_s"):
+                                tf.summary.scalar(f"train/{key}", row[key])
+                            for key, value in per_output.items():
+                                tf.summary.scalar(f"train/loss/{key}", value)
+                        window_start, window_steps = time.time(), 0
+                        if (config.eval_every and step % config.eval_every == 0) or last:
+                            val_metrics = self._validate(step)
+                            if val_metrics:
+                                row.update({f"val/{k}": v for k, v in val_metrics.items()})
+                        self._append_history(row)
+                    elif config.eval_every and step % config.eval_every == 0:
                         val_metrics = self._validate(step)
-                        if val_metrics:
-                            row.update({f"val/{k}": v for k, v in val_metrics.items()})
-                    self._append_history(row)
-                elif config.eval_every and step % config.eval_every == 0:
-                    val_metrics = self._validate(step)
-                if step % config.checkpoint_every == 0 or last:
-                    self._save_checkpoint()
+                    if step % config.checkpoint_every == 0 or last:
+                        self._save_checkpoint()
+            finally:
+                progress.close()
+                self._progress = None
         elif self.evaluate_fn is not None:
             self._log(f"already trained to step {start_step}; validating the final model")
             val_metrics = self._validate(start_step)
@@ -551,6 +600,11 @@ class Trainer:
             "steps": total_steps,
             "resumed_from_step": start_step,
             "wall_s_this_run": time.time() - run_start,
+            # CPU seconds of this process (all its threads): on a shared machine the wall time
+            # grows with the other jobs, this does not; / cores ≈ the time on an idle machine.
+            "cpu_s_this_run": time.process_time() - cpu_start,
+            "cpu_count": os.cpu_count(),
+            "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
             "best_score": float(self.best_score.numpy()),
             "select_metric": config.select_metric,
             "validation": val_metrics,
@@ -564,6 +618,16 @@ class Trainer:
             self.set_stage_fn(self.model, stage.name)
         self._log(f"stage {stage.name}: {len(self.model.trainable_variables)} trainable tensors")
         return self._make_train_step(stage)
+
+    def _announce_compilation(self, stage: Stage) -> None:
+        """Says what the silent first call of a step function does (tracing, compiling and
+        filling the input pipeline take from seconds to minutes)."""
+        what = "compiling the training step" + (" with XLA" if self.config.jit_compile else "")
+        if self._progress is not None and self._progress.bar:
+            self._progress.set_status(f"[{stage.name}] {what}...")
+            self._progress.refresh()
+        else:
+            self._log(f"{what} ([{stage.name}] stage) and reading the first batch ...")
 
 
 def history_rows(workdir: str) -> list[dict[str, str]]:
