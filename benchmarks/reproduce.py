@@ -389,14 +389,31 @@ def evaluated(spec: RunSpec, run_dir: Path) -> bool:
 
 
 def run_evaluation(command: list[str]) -> None:
-    """Runs ``python -m tfpose.evaluate ARGS`` in this process (TensorFlow imported once)."""
-    from absl import flags
+    """Runs the evaluation that ``python -m tfpose.evaluate ARGS`` runs, in this process
+    (TensorFlow imported once), through the same library call
+    (:func:`tfpose.evaluation.evaluate_model`), and writes its report."""
+    from tfpose.evaluation import evaluate_model, report
 
-    from tfpose import evaluate
-
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["tfpose.evaluate", *command[3:]])
-    evaluate.main(["tfpose.evaluate"])
+    args: dict[str, object] = {}
+    for argument in command[3:]:
+        name, equals, value = argument.removeprefix("--").partition("=")
+        if equals:
+            args[name] = value
+        elif name.startswith("no"):
+            args[name[2:]] = False
+        else:
+            args[name] = True
+    evaluation = evaluate_model(
+        str(args["model"]),
+        str(args["records"]),
+        str(args.get("split", "test")),
+        region=str(args.get("region", "crops")),
+        refine=int(args.get("refine", 1)),
+        flip_test=args.get("flip_test"),
+        protocol=args.get("protocol"),
+    )
+    print(report.format_table(evaluation.result), flush=True)
+    evaluation.write_report(str(args["output_dir"]))
 
 
 def ensure_run(spec: RunSpec, runs_dir: Path, records: Path, dry_run: bool) -> None:
@@ -1353,68 +1370,15 @@ GAP_TEXT = [
 
 # ----------------------------------------------------------------------------- gallery
 
-GALLERY_IMAGES = (9501, 9650, 9800)  # fixed LSPET test images (not chosen by result)
 
-
-def make_gallery(model: Path, lspet_dir: Path, docs_dir: Path, work_dir: Path) -> list[Path]:
-    """Overlays of ``model``'s predictions on LSPET test images → ``docs_dir/gallery/lspet_*.jpg``.
-
-    LSPET gives no person box; as in training and evaluation, each box is the tight box of the
-    image's annotated joints (``python -m tfpose.predict --box_mode=person`` enlarges it by the
-    model's crop convention). Only the predictions are drawn.
-    """
-    import numpy as np
-    from scipy import io
-
-    joints = io.loadmat(str(lspet_dir / "joints.mat"))["joints"]  # [14, 3, N]: x, y, annotated
-    inputs = work_dir / "gallery_inputs"
-    inputs.mkdir(parents=True, exist_ok=True)
-    boxes = {}
-    for number in GALLERY_IMAGES:
-        name = f"im{number:05d}.jpg"
-        target = inputs / name
-        if not target.exists():
-            target.symlink_to(lspet_dir / "images" / name)
-        points = joints[:, :2, number - 1]
-        points = points[joints[:, 2, number - 1] > 0]
-        (x1, y1), (x2, y2) = np.min(points, axis=0), np.max(points, axis=0)
-        boxes[name] = [[float(x1), float(y1), float(x2), float(y2)]]
-    (work_dir / "gallery_boxes.json").write_text(json.dumps(boxes, indent=1))
-    command = [
-        sys.executable,
-        "-m",
-        "tfpose.predict",
-        f"--model={model}",
-        f"--input={inputs}",
-        f"--boxes={work_dir / 'gallery_boxes.json'}",
-        "--box_mode=person",
-        "--flip_test",
-        "--overlay_max_side=360",
-        f"--output_dir={work_dir / 'gallery_out'}",
-    ]
-    print("$ python " + shlex.join(command[1:]), flush=True)
-    subprocess.run(command, cwd=REPO, check=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
-    written = []
-    (docs_dir / "gallery").mkdir(parents=True, exist_ok=True)
-    for overlay in sorted((work_dir / "gallery_out" / "overlays").glob("*.jpg")):
-        target = docs_dir / "gallery" / f"lspet_{overlay.name}"
-        shutil.copyfile(overlay, target)
-        written.append(target)
-    (docs_dir / "gallery" / "lspet_model.txt").write_text(
-        f"model: {repo_relative(model)}\n"
-        f"command: {relative_command(shlex.join(['python', *command[1:]]))}\n"
-    )
-    return written
-
-
-def best_lspet_model(runs_dir: Path) -> Path | None:
-    """The LSPET run with the best test PCK@0.2 (flip test), or ``None`` before any run."""
+def best_real_photo_model(runs_dir: Path) -> Path | None:
+    """The real-photo run with the best whole-photo test PCK@0.2, or ``None`` before any."""
     results = [
-        r for r in (read_run(s, runs_dir) for s in table_specs("lspet", [0])) if not r.missing
+        r for r in (read_run(s, runs_dir) for s in table_specs("real_photos", [0])) if not r.missing
     ]
     if not results:
         return None
-    best = max(results, key=lambda r: r.evals.get("test_flip", r.evals["test"])["mean"])
+    best = max(results, key=lambda r: r.evals["whole_refine1_flip"]["mean"])
     return best.run_dir / best.spec.model_file
 
 
@@ -1447,13 +1411,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--gallery",
         action="store_true",
-        help="Also draw the best LSPET model's predictions into docs/gallery/lspet_*.jpg.",
+        help="Also draw the best real-photo model's predictions into docs/gallery/real_*.jpg "
+        "(docs/gallery/make_gallery.sh).",
     )
     parser.add_argument(
         "--lspet_dir",
         type=Path,
         default=REPO.parent / "shared" / "data" / "lspet",
-        help="Raw LSPET folder (images/, joints.mat), for --gallery.",
+        help="Raw LSPET folder (images/, joints.mat); its parent holds samples/, for --gallery.",
     )
     args = parser.parse_args(argv)
     try:
@@ -1488,10 +1453,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     spec = next(s for s in table_specs(table, [seed]) if s.row == row)
                     ensure_run(spec, runs_dir, records.resolve(), args.dry_run)
     if args.gallery and not args.dry_run:
-        model = best_lspet_model(args.runs_dir.resolve())
+        model = best_real_photo_model(args.runs_dir.resolve())
         if model is None:
-            parser.error("--gallery needs a finished LSPET run")
-        make_gallery(model, args.lspet_dir, args.docs_dir, args.runs_dir.resolve() / "gallery")
+            parser.error("--gallery needs a finished real_photos run")
+        command = ["bash", "docs/gallery/make_gallery.sh", str(model), str(args.lspet_dir.parent)]
+        print("$ " + shlex.join(command), flush=True)
+        subprocess.run(command, cwd=REPO, check=True)
     if not args.dry_run:
         print(f"wrote {write_results(args.runs_dir.resolve(), args.docs_dir, seeds)}")
     return 0

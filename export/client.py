@@ -11,8 +11,9 @@ gRPC (optional extra: ``pip install tensorflow-serving-api grpcio``)::
     python export/client.py --grpc=localhost:8500 --model_name=tfpose photo.jpg
 
 Each prints, per image, the keypoints (x, y) in original image pixels with confidence and
-visibility (both in [0, 1], the scores of tfpose's ``Predictor``). Boxes are regions (x1, y1, x2, y2) in image pixels; the network sees the square
-around the box's longer side; ``-1,-1,-1,-1`` or no ``--box`` at all means the whole image.
+visibility (both in [0, 1], the scores of tfpose's ``Predictor``). Boxes are regions
+(x1, y1, x2, y2) in image pixels; the network sees the square around the box's longer side;
+``-1,-1,-1,-1`` or no ``--box`` at all means the whole image.
 
 For the heatmaps-only artifacts (``model_heatmaps_gpu.tflite``, or the ``heatmaps`` output of
 any TFLite/ONNX artifact) this file also holds the post-processing in NumPy:

@@ -29,6 +29,21 @@ TINY_TRAIN_FLAGS = [
     "--learning_rates=1e-3",
     "--log_every=1",
 ]
+# The same run as a tfpose.training.run.RunConfig's keyword arguments (add workdir, records).
+TINY_RUN = dict(
+    model="recurrent_tiny",
+    input_size=32,
+    width_multiplier=0.125,
+    num_passes=1,
+    batch_size=4,
+    schedule_unit="steps",
+    optimizer="adam",
+    learning_rates=(1e-3,),
+    stages=(("joint", 2),),
+    log_every=2,
+    checkpoint_every=2,
+    verbose=False,
+)
 SHARED_DATA = pathlib.Path(
     os.environ.get("TFPOSE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")
 )

@@ -144,175 +144,26 @@ def _skeleton_for(protocol: str, ground_truth: prediction_files.GroundTruth) -> 
     return skeletons.get_skeleton(name)
 
 
-def _flip_test(spec) -> bool:
-    """Model mode's flip test: ``--flip_test``/``--noflip_test`` when given, else the setting
-    the model records (as ``Predictor`` and ``python -m tfpose.predict`` use it)."""
-    if _FLIP_TEST.value is not None:
-        return bool(_FLIP_TEST.value)
-    return bool(getattr(spec, "flip_test", False))
-
-
-def _flip_test_source(spec) -> str:
-    """Why the flip test is on or off."""
-    if _FLIP_TEST.value is not None:
-        return "--flip_test" if _FLIP_TEST.value else "--noflip_test"
-    where = getattr(spec, "flip_test_source", "not recorded")
-    return f"the model's setting ({where})"
-
-
 def _evaluate_model() -> tuple[dict, dict]:
-    """Model mode: runs the model over ``--records`` and scores it.
+    """Model mode: :func:`tfpose.evaluation.evaluate_model` with the flags."""
+    from tfpose.evaluation import evaluate_model
 
-    ``.keras`` files read their training ``flags.json``; SavedModel directories and ``.tflite``
-    files read the ``tfpose_export.json`` written by ``python -m tfpose.export``. All three go
-    through the same evaluation crops, so their numbers are directly comparable.
-    """
-    import numpy as np
-
-    from tfpose.data import pipeline
-    from tfpose.data.records import Manifest
-    from tfpose.evaluation import on_records
-    from tfpose.inference.backends import load_backend
-    from tfpose.progress import Progress, write
-
-    path = _MODEL.value
     if not _RECORDS.value:
         raise app.UsageError("--model needs --records (a converted dataset folder)")
     if not _BATCH_SIZE.value > 0:
         raise app.UsageError("--batch_size must be positive")
-    write(f"loading {path} ...")
-    backend = load_backend(path)
-    spec = backend.spec
-    if _REGION.value != "crops":
-        return _evaluate_on_photos(backend)
-    config = pipeline.PipelineConfig(
-        input_size=spec.input_size,
-        heatmap_stride=spec.heatmap_stride,
-        crop_convention=spec.crop_convention,
-        normalization=spec.normalization,
-    )
-    manifest = Manifest.load(_RECORDS.value)
-    dataset = pipeline.build_dataset(
-        manifest.files(_SPLIT.value),
-        spec.skeleton,
-        config,
-        training=False,
+    evaluation = evaluate_model(
+        _MODEL.value,
+        _RECORDS.value,
+        _SPLIT.value,
+        region=_REGION.value,
+        refine=_REFINE.value,
+        flip_test=_FLIP_TEST.value,
+        protocol=_PROTOCOL.value,
+        max_examples=_MAX_EXAMPLES.value or None,
         batch_size=_BATCH_SIZE.value,
-        deterministic=True,
-        record_skeleton=skeletons.get_skeleton(manifest.skeleton),
     )
-
-    def heatmap_fn(images):
-        return backend(np.asarray(images, np.float32))[spec.prediction_output]
-
-    total = manifest.num_examples(_SPLIT.value)
-    if _MAX_EXAMPLES.value:
-        total = min(total, _MAX_EXAMPLES.value)
-    write(f"evaluating on {total} examples of {_RECORDS.value} ({_SPLIT.value}) ...")
-    with Progress("evaluating", total, unit="examples") as progress:
-        predictions = on_records.predict_batches(
-            heatmap_fn,
-            dataset,
-            spec.heatmap_stride,
-            flip_permutation=spec.skeleton.flip_permutation if _flip_test(spec) else None,
-            max_examples=_MAX_EXAMPLES.value or None,
-            progress=progress,
-        )
-    result = on_records.score_predictions(predictions, spec.skeleton, _PROTOCOL.value)
-    result["model"] = path
-    result["model_format"] = spec.format
-    result["records"] = f"{_RECORDS.value} ({_SPLIT.value})"
-    result["flip_test"], result["flip_test_source"] = _flip_test(spec), _flip_test_source(spec)
-    return result, _with_coco_keypoints(result, predictions, spec.skeleton, manifest.skeleton)
-
-
-def _with_coco_keypoints(
-    result: dict, predictions: dict, skeleton: skeletons.Skeleton, record_skeleton: str
-) -> dict:
-    """Model mode: adds COCO's keypoint AP/AR to ``result`` when the model and the records are
-    of the COCO skeleton (``result["coco_keypoints"]``, and the ground truth it was computed on,
-    ``result["coco_ground_truth"]``); returns what the COCO results file is written from.
-
-    Image ids are integers: the COCO ids the records keep, else from the image names. The
-    entries scored are those of keypoint_results.json (:func:`report.coco_entries`).
-    """
-    import numpy as np
-
-    from tfpose.evaluation import coco_keypoints
-
-    names = [str(name) for name in predictions["image_id"]]
-    ids = coco_keypoints.image_ids_of(names, predictions.get("coco_id"))
-    if coco_keypoints.applies(skeleton, record_skeleton):
-        areas = predictions.get("area")
-        ground_truth = coco_keypoints.ground_truth(
-            predictions["gt_keypoints"],
-            predictions["visibility"],
-            ids,
-            areas,
-            predictions.get("image_size"),
-            names,
-            skeleton,
-        )
-        entries = report.coco_entries(
-            predictions["pred_keypoints"], predictions["confidence"], ids, names
-        )
-        areas_kept = areas is not None and bool(np.all(np.asarray(areas) > 0))
-        result["coco_keypoints"] = coco_keypoints.keypoint_metrics(
-            ground_truth, entries, areas_kept
-        )
-        result["coco_ground_truth"] = ground_truth
-    return {
-        "keypoints": predictions["pred_keypoints"],
-        "scores": predictions["confidence"],
-        "image_ids": ids,
-        "file_names": names,
-    }
-
-
-def _evaluate_on_photos(backend) -> tuple[dict, dict]:
-    """Model mode with --region=whole_image/annotation: the Predictor on the decoded photos."""
-    from tfpose.data.records import Manifest
-    from tfpose.evaluation import on_images
-    from tfpose.inference import Predictor
-    from tfpose.progress import Progress, write
-
-    flip_test = _flip_test(backend.spec)
-    predictor = Predictor(backend, batch_size=_BATCH_SIZE.value, flip_test=flip_test)
-    refine = _REFINE.value if _REGION.value == "whole_image" else 0
-    manifest = Manifest.load(_RECORDS.value)
-    total = manifest.num_examples(_SPLIT.value)
-    if _MAX_EXAMPLES.value:
-        total = min(total, _MAX_EXAMPLES.value)
-    write(
-        f"evaluating on {total} photos of {_RECORDS.value} ({_SPLIT.value}), region "
-        f"{_REGION.value}, refine {refine} ..."
-    )
-    with Progress("evaluating", total, unit="photos") as progress:
-        predictions = on_images.predict_photos(
-            predictor,
-            _RECORDS.value,
-            _SPLIT.value,
-            region=_REGION.value,
-            refine=refine,
-            max_examples=_MAX_EXAMPLES.value or None,
-            batch_size=_BATCH_SIZE.value,
-            progress=progress.update,
-        )
-    result = on_images.score_photos(predictions, predictor.skeleton, _PROTOCOL.value)
-    if predictor.skeleton.name == "lsp":
-        body = on_images.score_photos(
-            predictions, predictor.skeleton, _PROTOCOL.value, joints=on_images.BODY_JOINTS
-        )
-        result["body_joints_mean"] = body["mean"]
-        result["body_joints"] = list(on_images.BODY_JOINTS)
-    result["model"] = _MODEL.value
-    result["model_format"] = backend.spec.format
-    result["records"] = f"{_RECORDS.value} ({_SPLIT.value})"
-    spec = backend.spec
-    result["flip_test"], result["flip_test_source"] = _flip_test(spec), _flip_test_source(spec)
-    result["region"] = _REGION.value
-    result["refine"] = refine
-    return result, _with_coco_keypoints(result, predictions, predictor.skeleton, manifest.skeleton)
+    return evaluation.result, evaluation.predicted
 
 
 def _evaluate_prediction_file() -> tuple[dict, dict]:

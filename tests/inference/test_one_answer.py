@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.conftest import TINY_RUN
 from tfpose.data.conversion import convert
 from tfpose.export.run import ExportConfig, export
 from tfpose.export.spec import ExportSpec
@@ -41,20 +42,9 @@ def artifacts(tmp_path_factory):
         run_lib.RunConfig(
             workdir=str(root / "run"),
             records=str(records),
-            model="recurrent_tiny",
-            input_size=32,
-            width_multiplier=0.125,
-            num_passes=1,
-            batch_size=4,
-            schedule_unit="steps",
-            optimizer="adam",
-            learning_rates=(1e-3,),
-            stages=(("joint", 4),),
-            log_every=4,
-            checkpoint_every=4,
+            **{**TINY_RUN, "stages": (("joint", 4),), "log_every": 4, "checkpoint_every": 4},
             val_examples=4,
             val_flip_test=True,
-            verbose=False,
         )
     )
     model = root / "run" / "model.keras"

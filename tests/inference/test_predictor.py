@@ -12,27 +12,14 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import TINY_RUN
 from tfpose.data import targets, transforms
 from tfpose.inference import preprocess
 from tfpose.inference.backends import ModelSpec, load_backend
 from tfpose.inference.predictor import Predictor, inside_image, normalize_scores
 from tfpose.skeletons import MPII
 
-TINY_RUN = dict(
-    model="recurrent_tiny",
-    input_size=32,
-    width_multiplier=0.125,
-    num_passes=1,
-    batch_size=4,
-    schedule_unit="steps",
-    optimizer="adam",
-    learning_rates=(1e-3,),
-    stages=(("joint", 2),),
-    log_every=2,
-    checkpoint_every=2,
-    val_split="",
-    verbose=False,
-)
+NO_VALIDATION_RUN = {**TINY_RUN, "val_split": ""}
 
 
 def trained_model(tmp_path_factory) -> pathlib.Path:
@@ -46,7 +33,7 @@ def trained_model(tmp_path_factory) -> pathlib.Path:
         records = root / "records"
         convert("synthetic", str(records), num_examples=16, num_eval_examples=4, num_workers=1)
         run_lib.train(
-            run_lib.RunConfig(workdir=str(root / "run"), records=str(records), **TINY_RUN)
+            run_lib.RunConfig(workdir=str(root / "run"), records=str(records), **NO_VALIDATION_RUN)
         )
     return model
 

@@ -119,6 +119,9 @@ def export(config: ExportConfig, log=print) -> dict[str, Any]:
         tolerance (and ``config.check_parity``).
       ImportError: ``onnx`` requested without tf2onnx (the message says what to install).
     """
+    from tfpose import zoo
+
+    config = dataclasses.replace(config, model=zoo.resolve_model(config.model))
     config.validate()
     if "onnx" in config.formats:
         onnx.require_tf2onnx()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import warnings
 from collections.abc import Callable, Iterable
 
 import keras
@@ -176,12 +177,16 @@ def convert(
     options = tf.lite.experimental.QuantizationDebugOptions(
         denylisted_nodes=_float_tail_nodes(fp32) + list(float_nodes)
     )
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter,
-        debug_dataset=representative_dataset(calibration_crops[:1]),
-        debug_options=options,
-    )
-    return debugger.get_nondebug_quantized_model()
+    with warnings.catch_warnings():
+        # The debugger runs TensorFlow's own deprecated tf.lite.Interpreter internally; its
+        # deprecation warning is about TensorFlow's code, not ours (we run ai_edge_litert).
+        warnings.filterwarnings("ignore", message=r".*tf\.lite\.Interpreter is deprecated")
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter,
+            debug_dataset=representative_dataset(calibration_crops[:1]),
+            debug_options=options,
+        )
+        return debugger.get_nondebug_quantized_model()
 
 
 def analyze(content: bytes, gpu_compatibility: bool = False) -> str:

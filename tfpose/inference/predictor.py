@@ -255,6 +255,10 @@ class Predictor:
       flip_test: default of :meth:`predict`'s ``flip_test``; None = the setting recorded with
         the model (``backend.spec.flip_test``). The resolved value is ``self.flip_test``, and
         ``self.flip_test_source`` says where it came from.
+      refine: default of :meth:`predict`'s ``refine`` (extra passes on the joints found).
+      refine_min_confidence: joints at or above this confidence frame the next pass.
+      refine_context: the next pass's region is ``refine_context`` times the training crops'
+        framing of the joints (1 = as training crops frame a person).
     """
 
     def __init__(
@@ -264,6 +268,7 @@ class Predictor:
         flip_test: bool | None = None,
         refine: int = 0,
         refine_min_confidence: float = REFINE_MIN_CONFIDENCE,
+        refine_context: float = 1.0,
     ):
         if batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -281,6 +286,9 @@ class Predictor:
             self.flip_test_source = "set explicitly"
         self.refine = refine
         self.refine_min_confidence = refine_min_confidence
+        if not refine_context > 0:
+            raise ValueError(f"refine_context must be > 0, got {refine_context!r}")
+        self.refine_context = refine_context
 
     @classmethod
     def from_path(
@@ -431,7 +439,9 @@ class Predictor:
         regions = result.boxes.copy()
         for n in range(len(result)):
             usable = result.visibility[n] >= self.refine_min_confidence
-            region = joint_region(result.keypoints[n], usable, self.spec.box_scale)
+            region = joint_region(
+                result.keypoints[n], usable, self.spec.box_scale * self.refine_context
+            )
             if region is not None:
                 regions[n] = region
         return regions

@@ -31,6 +31,7 @@ from tfpose.models.layers import (
     CASCADE_VARIANTS,
     CascadeStages,
     apply_cascade,
+    from_config_without_backbone_weights,
     resolve_dtype,
     scaled_channels,
     validate_common_args,
@@ -179,6 +180,4 @@ class CascadeBackbone(CascadeStages, keras.Model):
 
     @classmethod
     def from_config(cls, config: dict):
-        model = cls(**{**config, "backbone_weights": None})
-        model.backbone_weights = config.get("backbone_weights")
-        return model
+        return from_config_without_backbone_weights(cls, config)

@@ -37,6 +37,7 @@ from tfpose.models.layers import (
     CascadeStages,
     apply_cascade,
     crop_to,
+    from_config_without_backbone_weights,
     resolve_dtype,
     scaled_channels,
     validate_common_args,
@@ -266,8 +267,4 @@ class CascadeVGG(CascadeStages, keras.Model):
 
     @classmethod
     def from_config(cls, config: dict):
-        # The saved file holds the trained weights: do not look for the ImageNet file again
-        # (it may not exist where the model is loaded), but keep the config unchanged.
-        model = cls(**{**config, "backbone_weights": None})
-        model.backbone_weights = config.get("backbone_weights")
-        return model
+        return from_config_without_backbone_weights(cls, config)

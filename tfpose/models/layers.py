@@ -180,3 +180,12 @@ def apply_cascade(image, detector: keras.Model, variant: str, dtype: str, build_
         regressor = build_regressor()
         outputs["regression"] = float32_output(regressor([image, heatmaps]), "regression")
     return outputs
+
+
+def from_config_without_backbone_weights(cls, config: dict):
+    """``cls.from_config`` for models whose config names ImageNet ``backbone_weights``: a saved
+    model holds its trained weights, so the ImageNet file is not read again (it may not exist
+    where the model is loaded), but the config keeps its value."""
+    model = cls(**{**config, "backbone_weights": None})
+    model.backbone_weights = config.get("backbone_weights")
+    return model

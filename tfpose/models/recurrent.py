@@ -50,6 +50,7 @@ import keras
 from tfpose.models import backbones
 from tfpose.models.layers import (
     float32_output,
+    from_config_without_backbone_weights,
     resolve_dtype,
     scaled_channels,
     validate_common_args,
@@ -467,8 +468,4 @@ class RecurrentPoseNet(keras.Model):
 
     @classmethod
     def from_config(cls, config: dict):
-        # A saved model holds its trained weights: the ImageNet file is not read again (it
-        # may not be installed where the model is loaded); the config keeps its name.
-        model = cls(**{**config, "backbone_weights": None})
-        model.backbone_weights = config.get("backbone_weights")
-        return model
+        return from_config_without_backbone_weights(cls, config)

@@ -163,9 +163,10 @@ def add_entry(
     flags_source = pathlib.Path(model_path).resolve().parent / FLAGS_FILE
     with open(flags_source) as f:
         flags = json.load(f)
-    # Paths of the training machine mean nothing where the package is installed.
+    # Absolute paths of the training machine mean nothing where the package is installed;
+    # relative ones (data/lspet) are where the README's commands put the data.
     for key in ("workdir", "records"):
-        if key in flags:
+        if key in flags and os.path.isabs(str(flags[key])):
             flags[key] = os.path.basename(str(flags[key]).rstrip("/"))
     with open(folder / FLAGS_FILE, "w") as f:
         json.dump(flags, f, indent=2)
