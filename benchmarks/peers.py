@@ -405,8 +405,13 @@ def run_tfpose(
             f"--refine={refine}",
             f"--warmup={warmup}",
         ] + (["--flip_test"] if flip_test else [])
+        # The worker imports this checkout's tfpose, installed or not.
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(TFPOSE_WORKER.parent.parent), env.get("PYTHONPATH")) if p
+        )
         process = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, check=False
+            command, capture_output=True, text=True, timeout=timeout, env=env, check=False
         )
         if process.returncode != 0 or not response.exists():
             raise RuntimeError(

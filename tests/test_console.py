@@ -16,7 +16,11 @@ NOISE = ("I0000", "oneDNN", "cuda", "absl::InitializeLog", "cpu_feature_guard")
 
 def _env() -> dict:
     # The default console: no TF_CPP_MIN_LOG_LEVEL from the test environment.
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL",)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_CPP_MIN_LOG_LEVEL", "TFPOSE_QUIET_STARTUP")
+    }
     env.pop("TFPOSE_PROGRESS", None)
     return env
 
@@ -48,6 +52,22 @@ def test_library_import_leaves_tensorflow_alone():
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60
     )
     assert result.stdout.split() == ["False", "False"], result.stderr
+
+
+def test_worker_processes_of_a_quiet_command_stay_quiet():
+    # A command sets TFPOSE_QUIET_STARTUP; the processes it spawns (the synthetic data
+    # generator's pool) inherit it and import TensorFlow without its start-up lines.
+    env = {**_env(), "TFPOSE_QUIET_STARTUP": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import tfpose, tensorflow"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for noise in NOISE:
+        assert noise.lower() not in result.stderr.lower(), result.stderr
 
 
 @pytest.mark.parametrize(

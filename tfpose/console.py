@@ -32,6 +32,7 @@ level but not the start-up lines.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.abc
 import importlib.util
 import os
@@ -47,6 +48,13 @@ _STARTUP_NOISE = re.compile(
     r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.\-]+:\d+\] .*"
     r"|To enable the following instructions: .*"
+)
+# What the TFLite converter and interpreter print from C++ while they work (no log level
+# hides them): the quantiser's settings and the XNNPACK delegate's creation notice.
+_NATIVE_NOISE = re.compile(
+    r"fully_quantize: \d+, inference_type: \d+, input_inference_type: \w+, "
+    r"output_inference_type: \w+"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
 )
 # Show "loading TensorFlow..." on a terminal when the import takes longer than this (s).
 _LOADING_NOTICE_AFTER = 2.0
@@ -163,6 +171,48 @@ def _exec_with_captured_stderr(run) -> None:
                 sys.stderr.flush()
 
 
+@contextlib.contextmanager
+def native_output_filtered():
+    """Within the block, the lines that TensorFlow Lite's C++ code prints on file descriptors 1
+    and 2 (:data:`_NATIVE_NOISE`) are dropped; everything else is written back when the block
+    ends. Active only in a quiet command line (:func:`quiet_startup` ran without ``-v``)."""
+    if not (_started and os.environ.get("TFPOSE_QUIET_STARTUP") == "1"):
+        yield
+        return
+    streams = ((1, sys.stdout), (2, sys.stderr))
+    try:
+        for _, stream in streams:
+            stream.flush()
+        saved = [os.dup(fd) for fd, _ in streams]
+    except (OSError, ValueError, AttributeError):  # no usable descriptors: nothing to filter
+        yield
+        return
+    captures = [tempfile.TemporaryFile() for _ in streams]
+    try:
+        for (fd, _), capture in zip(streams, captures, strict=True):
+            os.dup2(capture.fileno(), fd)
+        yield
+    finally:
+        for (fd, stream), capture, copy in zip(streams, captures, saved, strict=True):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+            os.dup2(copy, fd)
+            os.close(copy)
+            capture.seek(0)
+            text = capture.read().decode("utf-8", errors="replace")
+            capture.close()
+            kept = "".join(
+                line
+                for line in text.splitlines(keepends=True)
+                if not _NATIVE_NOISE.fullmatch(line.rstrip("\r\n"))
+            )
+            if kept:
+                stream.write(kept)
+                stream.flush()
+
+
 def _tf_min_log_level(verbosity: int) -> str:
     """``TF_CPP_MIN_LOG_LEVEL`` for an absl verbosity (0 and up → all messages)."""
     return str(min(3, max(0, -verbosity)))
@@ -188,6 +238,7 @@ def quiet_startup(argv: list[str] | None = None) -> None:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = _tf_min_log_level(verbosity)
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ["TFPOSE_QUIET_STARTUP"] = "1"  # inherited by worker processes (tfpose/__init__)
     if "tensorflow" not in sys.modules and not any(
         isinstance(f, _QuietTensorFlowFinder) for f in sys.meta_path
     ):

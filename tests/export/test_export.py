@@ -442,7 +442,8 @@ def test_parity_check_fails_loudly_beyond_tolerance():
         1.0,
     )
     reference = parity.ArtifactOutputs(maps, keypoints, peaks)
-    shifted = parity.ArtifactOutputs(maps * 0.5, keypoints + 30.0, peaks)
+    # A broken conversion: sign-flipped maps (an error twice the peak) and keypoints 30 px off.
+    shifted = parity.ArtifactOutputs(-maps, keypoints + 30.0, peaks)
     from tfpose.skeletons import MPII
 
     ok = parity.compare(

@@ -41,6 +41,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfpose import console
 from tfpose.data import targets
 from tfpose.export.decode import visibility_score
 from tfpose.export.spec import ExportSpec
@@ -138,6 +139,18 @@ def representative_dataset(crops: Iterable[np.ndarray]) -> Callable:
 
 
 def convert(
+    saved_model_dir: str,
+    fmt: str,
+    calibration_crops: np.ndarray | None = None,
+    float_nodes: Iterable[str] = (),
+) -> bytes:
+    """Converts the conversion SavedModel to one TFLite format (:func:`_convert`), without the
+    converter's C++ console lines in a quiet command line."""
+    with console.native_output_filtered():
+        return _convert(saved_model_dir, fmt, calibration_crops, float_nodes)
+
+
+def _convert(
     saved_model_dir: str,
     fmt: str,
     calibration_crops: np.ndarray | None = None,

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tfpose import console
 from tfpose.data import pipeline, transforms
 from tfpose.skeletons import Skeleton, get_skeleton
 
@@ -332,8 +333,10 @@ class TFLiteBackend:
         from ai_edge_litert.interpreter import Interpreter
 
         self.spec = spec_from_export_metadata(find_export_metadata(path), path, "tflite")
-        self._interpreter = Interpreter(model_path=path, num_threads=num_threads)
-        self._interpreter.allocate_tensors()
+        with console.native_output_filtered():  # the first call creates the XNNPACK delegate
+            self._interpreter = Interpreter(model_path=path, num_threads=num_threads)
+            self._interpreter.allocate_tensors()
+            self._interpreter.invoke()
         inputs = self._interpreter.get_input_details()
         if len(inputs) != 1:
             raise ValueError(f"{path}: expected one input (the crop), the model has {len(inputs)}")
