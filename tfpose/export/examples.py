@@ -37,7 +37,7 @@ def read_examples(
     Args:
       records: a converted dataset folder (manifest.json), record files or glob patterns.
       split: split of a manifest to read.
-      config: the model's pipeline (``tfpose.training.run.saved_pipeline``).
+      config: the model's pipeline (``tfpose.run_config.saved_pipeline``).
       skeleton: the model's skeleton.
       max_examples: None or 0 = all.
 

@@ -9,7 +9,7 @@ and decoding, so the four formats are used identically and give one answer.
 Where the spec comes from:
 
 * ``.keras``: ``flags.json`` next to the model (written by ``python -m tfpose.train``), read with
-  :func:`tfpose.training.run.saved_pipeline`. All recurrent passes are available (the heatmap
+  :func:`tfpose.run_config.saved_pipeline`. All recurrent passes are available (the heatmap
   grid of ``python -m tfpose.predict --heatmaps``).
 * SavedModel / ``.tflite`` / ``.onnx``: ``tfpose_export.json`` written by ``python -m
   tfpose.export`` next to the artifact (the export folder ``export/NAME/``; for a SavedModel the
