@@ -129,70 +129,40 @@ class _QuietTensorFlowFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-def _exec_with_captured_stderr(run) -> None:
-    """Runs ``run()`` with file descriptor 2 in a temporary file, then writes back what it
-    received (without the start-up noise, unless ``run`` raised)."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no usable fd 2: nothing to capture
-        run()
-        return
-    notice = None
-    if os.isatty(saved):
-        notice = threading.Timer(
-            _LOADING_NOTICE_AFTER, lambda: os.write(saved, b"loading TensorFlow...\n")
-        )
-        notice.daemon = True
-    failed = True
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), 2)
-        try:
-            if notice is not None:
-                notice.start()
-            run()
-            failed = False
-        finally:
-            if notice is not None:
-                notice.cancel()
-                if notice.is_alive():
-                    notice.join()
-            try:
-                sys.stderr.flush()
-            except (OSError, ValueError):
-                pass
-            os.dup2(saved, 2)
-            os.close(saved)
-            capture.seek(0)
-            text = capture.read().decode("utf-8", errors="replace")
-            kept = text if failed else filter_startup_lines(text)
-            if kept:
-                sys.stderr.write(kept)
-                sys.stderr.flush()
-
-
 @contextlib.contextmanager
-def native_output_filtered():
-    """Within the block, the lines that TensorFlow Lite's C++ code prints on file descriptors 1
-    and 2 (:data:`_NATIVE_NOISE`) are dropped; everything else is written back when the block
-    ends. Active only in a quiet command line (:func:`quiet_startup` ran without ``-v``)."""
-    if not (_started and os.environ.get("TFPOSE_QUIET_STARTUP") == "1"):
-        yield
-        return
-    streams = ((1, sys.stdout), (2, sys.stderr))
+def _filtered_descriptors(fds: tuple[int, ...], noise: re.Pattern, notice_after=None):
+    """Within the block, file descriptors ``fds`` (1: stdout, 2: stderr) write to temporary
+    files; when it ends, what they received is written back without the lines matching
+    ``noise`` (all of it when the block raised). ``notice_after``: on a terminal, print
+    "loading TensorFlow..." to the last descriptor when the block takes longer (s)."""
+    streams = [(fd, sys.stdout if fd == 1 else sys.stderr) for fd in fds]
     try:
         for _, stream in streams:
             stream.flush()
-        saved = [os.dup(fd) for fd, _ in streams]
-    except (OSError, ValueError, AttributeError):  # no usable descriptors: nothing to filter
+        saved = [os.dup(fd) for fd in fds]
+    except (OSError, ValueError, AttributeError):  # no usable descriptors: nothing to capture
         yield
         return
-    captures = [tempfile.TemporaryFile() for _ in streams]
+    notice = None
+    if notice_after is not None and os.isatty(saved[-1]):
+        notice = threading.Timer(
+            notice_after, lambda: os.write(saved[-1], b"loading TensorFlow...\n")
+        )
+        notice.daemon = True
+    captures = [tempfile.TemporaryFile() for _ in fds]
+    failed = True
     try:
-        for (fd, _), capture in zip(streams, captures, strict=True):
+        for fd, capture in zip(fds, captures, strict=True):
             os.dup2(capture.fileno(), fd)
+        if notice is not None:
+            notice.start()
         yield
+        failed = False
     finally:
+        if notice is not None:
+            notice.cancel()
+            if notice.is_alive():
+                notice.join()
         for (fd, stream), capture, copy in zip(streams, captures, saved, strict=True):
             try:
                 stream.flush()
@@ -203,14 +173,34 @@ def native_output_filtered():
             capture.seek(0)
             text = capture.read().decode("utf-8", errors="replace")
             capture.close()
-            kept = "".join(
-                line
-                for line in text.splitlines(keepends=True)
-                if not _NATIVE_NOISE.fullmatch(line.rstrip("\r\n"))
-            )
-            if kept:
-                stream.write(kept)
+            if not failed:
+                text = "".join(
+                    line
+                    for line in text.splitlines(keepends=True)
+                    if not noise.fullmatch(line.rstrip("\r\n"))
+                )
+            if text:
+                stream.write(text)
                 stream.flush()
+
+
+def _exec_with_captured_stderr(run) -> None:
+    """Runs ``run()`` with file descriptor 2 captured, then writes back what it received without
+    the start-up noise (unless ``run`` raised)."""
+    with _filtered_descriptors((2,), _STARTUP_NOISE, _LOADING_NOTICE_AFTER):
+        run()
+
+
+@contextlib.contextmanager
+def native_output_filtered():
+    """Within the block, the lines that TensorFlow Lite's C++ code prints on file descriptors 1
+    and 2 (:data:`_NATIVE_NOISE`) are dropped; everything else is written back when the block
+    ends. Active only in a quiet command line (:func:`quiet_startup` ran without ``-v``)."""
+    if not (_started and os.environ.get("TFPOSE_QUIET_STARTUP") == "1"):
+        yield
+        return
+    with _filtered_descriptors((1, 2), _NATIVE_NOISE):
+        yield
 
 
 def _tf_min_log_level(verbosity: int) -> str:

@@ -15,7 +15,13 @@ import pytest
 import tensorflow as tf
 
 import tfpose.models  # noqa: F401  (registers the model classes for load_model)
-from tests.conftest import SUBPROCESS_ENV, TINY_TRAIN_FLAGS, localhost_cluster, start_workers
+from tests.conftest import (
+    SUBPROCESS_ENV,
+    TINY_RUN,
+    TINY_TRAIN_FLAGS,
+    localhost_cluster,
+    start_workers,
+)
 from tfpose import losses
 from tfpose.data import pipeline
 from tfpose.data.conversion import convert
@@ -34,20 +40,8 @@ from tfpose.training.trainer import (
 REPO = pathlib.Path(__file__).resolve().parents[2]
 ENV = SUBPROCESS_ENV
 
-TINY = dict(
-    model="recurrent_tiny",
-    input_size=32,
-    width_multiplier=0.125,
-    num_passes=1,
-    batch_size=4,
-    schedule_unit="steps",
-    optimizer="adam",
-    learning_rates=(1e-3,),
-    log_every=2,
-    checkpoint_every=2,
-    val_examples=8,
-    verbose=False,
-)
+# The shared tiny run, with each test's own stages and 8 validation people.
+TINY = {**{k: v for k, v in TINY_RUN.items() if k != "stages"}, "val_examples": 8}
 TINY_FLAGS = [*TINY_TRAIN_FLAGS, "--val_examples=8"]
 
 
