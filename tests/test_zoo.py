@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY_RUN
-from tfpose import zoo
+from tfpose import run_config, zoo
 from tfpose.data.conversion import convert
 from tfpose.inference import Predictor
 from tfpose.inference.backends import load_backend
@@ -59,7 +59,9 @@ def test_entry_is_float16_checked_and_listed(trained, temporary_zoo):
     assert entry.path.stat().st_size < trained.stat().st_size
     manifest = json.loads((temporary_zoo / "manifest.json").read_text())
     assert manifest["models"][0]["sha256"] == zoo.file_sha256(entry.path)
-    assert json.loads((temporary_zoo / "toy_model" / "flags.json").read_text())["model"]
+    flags = json.loads((temporary_zoo / "toy_model" / "flags.json").read_text())
+    assert flags["model"]
+    assert run_config.read_run_record(str(entry.path)) == flags  # the record inside, too
     assert "toy_model" in zoo.describe() and "refine=1" in zoo.describe()
     assert zoo.resolve_model("toy_model") == str(entry.path)
     assert zoo.resolve_model("no_such_thing") == "no_such_thing"

@@ -38,7 +38,7 @@ import sys
 from absl import app, flags
 
 from tfpose import cli, skeletons
-from tfpose.evaluation import prediction_files, report
+from tfpose.evaluation import Evaluation, prediction_files, report
 
 flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
@@ -221,14 +221,7 @@ def main(argv: list[str]) -> None:
         used = "on" if result["flip_test"] else "off"
         print(f"flip test: {used} ({result['flip_test_source']})")
     if _OUTPUT_DIR.value:
-        written = report.write_report(
-            result,
-            _OUTPUT_DIR.value,
-            predicted["keypoints"],
-            predicted["scores"],
-            predicted["image_ids"],
-            predicted.get("file_names"),
-        )
+        written = Evaluation(result, predicted).write_report(_OUTPUT_DIR.value)
         print("\nwrote " + ", ".join(str(path) for path in written.values()))
 
 

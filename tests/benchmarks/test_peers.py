@@ -1,6 +1,8 @@
-"""benchmarks/peers.py: MediaPipe's 33 landmarks → LSP's 12 body joints, scoring, the hook.
+"""benchmarks/peers.py, peers_mediapipe.py, peers_scoring.py: MediaPipe's 33 landmarks → LSP's
+12 body joints, scoring, the hook.
 
-None of these tests needs mediapipe in this interpreter (benchmarks.peers never imports it).
+None of these tests needs mediapipe in this interpreter (benchmarks.peers and its modules never
+import it).
 The two that run MediaPipe itself go through the MediaPipe venv (``python -m benchmarks.peers
 --setup_mediapipe``) and skip with a reason when it is absent.
 """
@@ -10,7 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from benchmarks import peers
+from benchmarks import peers, peers_mediapipe, peers_scoring
 from tfpose.skeletons import LSP
 
 # MediaPipe PoseLandmark index of each LSP body joint, written out by hand (not derived from
@@ -27,11 +29,14 @@ def _hand_made_landmarks() -> np.ndarray:
 
 def test_mapping_gives_twelve_lsp_body_joints_in_lsp_order():
     landmarks = _hand_made_landmarks()
-    body = peers.mediapipe_to_lsp12(landmarks)
+    body = peers_mediapipe.mediapipe_to_lsp12(landmarks)
     assert body.shape == (12, 2)
-    assert peers.BODY_JOINT_NAMES == LSP.joint_names[:12]
-    assert "neck" not in peers.BODY_JOINT_NAMES and "head_top" not in peers.BODY_JOINT_NAMES
-    assert peers.MEDIAPIPE_TO_LSP12 == EXPECTED_MEDIAPIPE_INDEX
+    assert peers_scoring.BODY_JOINT_NAMES == LSP.joint_names[:12]
+    assert (
+        "neck" not in peers_scoring.BODY_JOINT_NAMES
+        and "head_top" not in peers_scoring.BODY_JOINT_NAMES
+    )
+    assert peers_mediapipe.MEDIAPIPE_TO_LSP12 == EXPECTED_MEDIAPIPE_INDEX
     np.testing.assert_array_equal(body[:, 0], EXPECTED_MEDIAPIPE_INDEX)
     np.testing.assert_array_equal(body[:, 1], 100 + np.asarray(EXPECTED_MEDIAPIPE_INDEX))
 
@@ -45,8 +50,8 @@ def test_mapping_keeps_left_as_left_and_right_as_right():
     landmarks[28] = [80.0, 2.0]  # RIGHT_ANKLE
     landmarks[11] = [30.0, 3.0]  # LEFT_SHOULDER
     landmarks[12] = [70.0, 3.0]  # RIGHT_SHOULDER
-    body = peers.mediapipe_to_lsp12(landmarks)
-    joint = {name: body[i] for i, name in enumerate(peers.BODY_JOINT_NAMES)}
+    body = peers_mediapipe.mediapipe_to_lsp12(landmarks)
+    joint = {name: body[i] for i, name in enumerate(peers_scoring.BODY_JOINT_NAMES)}
     np.testing.assert_array_equal(joint["left_wrist"], [10.0, 1.0])
     np.testing.assert_array_equal(joint["right_wrist"], [90.0, 1.0])
     np.testing.assert_array_equal(joint["left_ankle"], [20.0, 2.0])
@@ -54,33 +59,35 @@ def test_mapping_keeps_left_as_left_and_right_as_right():
     np.testing.assert_array_equal(joint["left_shoulder"], [30.0, 3.0])
     np.testing.assert_array_equal(joint["right_shoulder"], [70.0, 3.0])
     # Every mapped landmark carries the same side in its name as its LSP joint.
-    for lsp_name, mp_index in zip(peers.BODY_JOINT_NAMES, peers.MEDIAPIPE_TO_LSP12, strict=True):
-        assert peers.MEDIAPIPE_LANDMARK_NAMES[mp_index] == lsp_name
+    for lsp_name, mp_index in zip(
+        peers_scoring.BODY_JOINT_NAMES, peers_mediapipe.MEDIAPIPE_TO_LSP12, strict=True
+    ):
+        assert peers_mediapipe.MEDIAPIPE_LANDMARK_NAMES[mp_index] == lsp_name
 
 
 def test_mapping_rejects_wrong_shapes_and_maps_nobody_to_nan():
-    assert len(peers.MEDIAPIPE_LANDMARK_NAMES) == 33
+    assert len(peers_mediapipe.MEDIAPIPE_LANDMARK_NAMES) == 33
     with pytest.raises(ValueError, match="33"):
-        peers.mediapipe_to_lsp12(np.zeros((17, 2)))
-    nobody = peers.mediapipe_to_lsp12(None)
+        peers_mediapipe.mediapipe_to_lsp12(np.zeros((17, 2)))
+    nobody = peers_mediapipe.mediapipe_to_lsp12(None)
     assert nobody.shape == (12, 2) and np.isnan(nobody).all()
 
 
 def test_normalized_coordinates_become_zero_based_pixel_centres():
     xy = np.array([[0.0, 0.0], [1.0, 1.0], [0.5, 0.25]])
     np.testing.assert_allclose(
-        peers.normalized_to_pixels(xy, width=200, height=100),
+        peers_mediapipe.normalized_to_pixels(xy, width=200, height=100),
         [[-0.5, -0.5], [199.5, 99.5], [99.5, 24.5]],
     )
 
 
 def test_to_lsp12_accepts_12_or_14_joints():
     fourteen = np.arange(28, dtype=np.float64).reshape(14, 2)
-    np.testing.assert_array_equal(peers.to_lsp12(fourteen), fourteen[:12])
-    np.testing.assert_array_equal(peers.to_lsp12(fourteen[:12]), fourteen[:12])
-    assert np.isnan(peers.to_lsp12(None)).all()
+    np.testing.assert_array_equal(peers_scoring.to_lsp12(fourteen), fourteen[:12])
+    np.testing.assert_array_equal(peers_scoring.to_lsp12(fourteen[:12]), fourteen[:12])
+    assert np.isnan(peers_scoring.to_lsp12(None)).all()
     with pytest.raises(ValueError):
-        peers.to_lsp12(np.zeros((16, 2)))
+        peers_scoring.to_lsp12(np.zeros((16, 2)))
 
 
 def _ground_truth(num: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -94,12 +101,13 @@ def _ground_truth(num: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def test_nobody_found_counts_as_all_misses():
     gt, visibility = _ground_truth(2)
-    pred = np.stack([gt[0, :12], peers.mediapipe_to_lsp12(None)])  # person 1: nobody found
-    score = peers.score_lsp12(pred, gt, visibility)
+    # Person 1: nobody found.
+    pred = np.stack([gt[0, :12], peers_mediapipe.mediapipe_to_lsp12(None)])
+    score = peers_scoring.score_lsp12(pred, gt, visibility)
     assert score["num_persons"] == 2
     assert score["pck"] == pytest.approx(50.0)
     assert score["pck_unweighted"] == pytest.approx(50.0)
-    assert set(score["per_joint"]) == set(peers.BODY_JOINT_NAMES)
+    assert set(score["per_joint"]) == set(peers_scoring.BODY_JOINT_NAMES)
     assert all(v == pytest.approx(50.0) for v in score["per_joint"].values())
     # Neck and head top are not scored (MediaPipe has neither): no Head column.
     assert "Head" not in score["columns"]
@@ -111,10 +119,10 @@ def test_nobody_found_counts_as_all_misses():
 def test_perfect_predictions_score_100_without_neck_and_head():
     gt, visibility = _ground_truth(3, seed=1)
     pred = gt[:, :12] + 19.0 / np.sqrt(2)  # 19 px off: inside the 20 px radius
-    score = peers.score_lsp12(pred, gt, visibility)
+    score = peers_scoring.score_lsp12(pred, gt, visibility)
     assert score["pck"] == pytest.approx(100.0)
     far = gt[:, :12] + 21.0 / np.sqrt(2)  # 21 px off: outside
-    assert peers.score_lsp12(far, gt, visibility)["pck"] == pytest.approx(0.0)
+    assert peers_scoring.score_lsp12(far, gt, visibility)["pck"] == pytest.approx(0.0)
 
 
 def test_hook_runs_a_callable_and_counts_nobody_found(tmp_path):
@@ -143,21 +151,21 @@ def test_hook_runs_a_callable_and_counts_nobody_found(tmp_path):
     assert np.isnan(run.keypoints[2]).all()
     assert run.ms.shape == (3,) and run.median_ms is not None
     gt, visibility = _ground_truth(3)
-    row = peers.evaluate_run(run, gt, visibility)
+    row = peers_scoring.evaluate_run(run, gt, visibility)
     assert row["nobody_found"] == 1 and row["images"] == 3
-    table = peers.format_table([row], 3)
+    table = peers_scoring.format_table([row], 3)
     assert "fake/model" in table and "12 body joints" in table and "1/3" in table
 
 
 def test_missing_mediapipe_venv_says_how_to_set_it_up(tmp_path):
     with pytest.raises(FileNotFoundError, match="--setup_mediapipe"):
-        peers.run_mediapipe(["x.jpg"], "full", python=tmp_path / "no" / "python")
+        peers_mediapipe.run_mediapipe(["x.jpg"], "full", python=tmp_path / "no" / "python")
     with pytest.raises(ValueError, match="unknown MediaPipe model"):
-        peers.run_mediapipe(["x.jpg"], "huge")
+        peers_mediapipe.run_mediapipe(["x.jpg"], "huge")
 
 
 def _mediapipe_python():
-    python = peers.mediapipe_python()
+    python = peers_mediapipe.mediapipe_python()
     if not python.exists():
         pytest.skip(
             f"MediaPipe venv not found at {python} (create it with "
@@ -179,7 +187,7 @@ def test_landmark_names_match_mediapipe():
         text=True,
         check=True,
     ).stdout.split()
-    assert tuple(n.lower() for n in names) == peers.MEDIAPIPE_LANDMARK_NAMES
+    assert tuple(n.lower() for n in names) == peers_mediapipe.MEDIAPIPE_LANDMARK_NAMES
 
 
 def test_mediapipe_on_two_lspet_images(shared_data):
@@ -187,13 +195,13 @@ def test_mediapipe_on_two_lspet_images(shared_data):
     data_dir = shared_data / "lspet"
     if not (data_dir / "joints.mat").exists():
         pytest.skip(f"LSPET not found at {data_dir}")
-    numbers = peers.lspet_test_numbers(2)
+    numbers = peers_scoring.lspet_test_numbers(2)
     assert numbers == [9501, 9502]
-    paths = [peers.lspet_image_path(data_dir, n) for n in numbers]
-    run = peers.run_mediapipe(paths, "lite", warmup=1)
+    paths = [peers_scoring.lspet_image_path(data_dir, n) for n in numbers]
+    run = peers_mediapipe.run_mediapipe(paths, "lite", warmup=1)
     assert run.keypoints.shape == (2, 12, 2) and run.found.shape == (2,)
     assert np.isnan(run.keypoints[~run.found]).all()
     assert np.isfinite(run.keypoints[run.found]).all()
-    gt, visibility = peers.lspet_ground_truth(data_dir, numbers)
-    row = peers.evaluate_run(run, gt, visibility)
+    gt, visibility = peers_scoring.lspet_ground_truth(data_dir, numbers)
+    row = peers_scoring.evaluate_run(run, gt, visibility)
     assert 0.0 <= row["pck"] <= 100.0

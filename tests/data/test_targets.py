@@ -1,4 +1,5 @@
-"""Tests of tfpose.data.targets: encoders, decoders (round trips) and occlusion weights."""
+"""Tests of tfpose.data.targets, heatmaps and heatmap_decoding: encoders, decoders (round
+trips) and occlusion weights, through the names tfpose.data.targets re-exports."""
 
 import math
 

@@ -1,4 +1,5 @@
-"""Tests of tfpose.data.transforms: crop geometry, warping, augmentation ops."""
+"""Tests of tfpose.data.transforms, affine and warp: crop geometry, warping, augmentation ops
+(through the names tfpose.data.transforms re-exports)."""
 
 import cv2
 import numpy as np
@@ -53,8 +54,9 @@ def test_dot_at_keypoint_lands_at_transformed_keypoint(scale, rotation, flip, si
         assert np.linalg.norm(_centroid(crop[..., 0], target) - target) < 1.0
 
 
+# The XLA-compiled warp, which only the benchmarks use, is tested with them
+# (tests/benchmarks/test_xla_warp.py) on these cases.
 FAST_WARPS = {
-    "compiled": transforms.warp_image_compiled,
     "fast": transforms.warp_image_fast,
     "axis_aligned": transforms.warp_image_axis_aligned,
 }
@@ -108,16 +110,6 @@ def test_fast_warp_picks_the_kernel_by_rotation():
     expected = transforms.warp_image(image, tilted, 32)
     assert np.abs(transforms.warp_image_axis_aligned(image, tilted, 32) - expected).max() > 10
     np.testing.assert_allclose(transforms.warp_image_fast(image, tilted, 32), expected, atol=0.05)
-
-
-def test_compiled_warp_length_buckets_cover_and_bound_the_image():
-    lengths = tf.constant([1, 2, 3, 17, 1000, 78_000, 921_600, 1_000_001])
-    buckets = transforms._bucket_length(lengths).numpy()
-    assert (buckets >= lengths.numpy()).all()
-    assert (buckets <= np.maximum(np.ceil(lengths.numpy() * 2**0.5) + 1, 2**16)).all()
-    # Image sizes from 100 × 100 to 1000 × 1000 share a handful of buckets (compilations).
-    sizes = [h * w for h in range(100, 1001, 7) for w in range(100, 1001, 11)]
-    assert len(set(transforms._bucket_length(tf.constant(sizes)).numpy())) <= 9
 
 
 def test_warp_matches_opencv():
@@ -285,9 +277,6 @@ OPS = {
     ),
     "center_crop_affine": lambda e: transforms.center_crop_affine(e, input_size=32, crop=CROP),
     "warp_crop": lambda e: transforms.warp_crop(_prepared(e), input_size=32, fill=128.0),
-    "warp_crop_compiled": lambda e: transforms.warp_crop(
-        _prepared(e), input_size=32, fill=128.0, method="compiled"
-    ),
     "warp_crop_fast": lambda e: transforms.warp_crop(
         _prepared(e), input_size=32, fill=128.0, method="fast"
     ),

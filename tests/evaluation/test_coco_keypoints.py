@@ -9,10 +9,7 @@ import pathlib
 import numpy as np
 import pytest
 import tensorflow as tf
-from absl import flags
-from absl.testing import flagsaver
 
-from tests.conftest import import_cli
 from tfpose.data import records
 from tfpose.data.conversion import convert
 from tfpose.data.example import parse_example
@@ -221,20 +218,12 @@ class CentreBackend:
 
 
 @pytest.fixture
-def run_evaluate(capsys, monkeypatch):
+def run_evaluate(run_cli, monkeypatch):
+    """:func:`tests.evaluation.conftest.run_cli` with every model a :class:`CentreBackend`."""
     from tfpose.inference import backends
 
     monkeypatch.setattr(backends, "load_backend", lambda path: CentreBackend())
-    evaluate = import_cli("tfpose.evaluate")
-    if not flags.FLAGS.is_parsed():
-        flags.FLAGS.mark_as_parsed()
-
-    def run(**overrides) -> str:
-        with flagsaver.flagsaver(**overrides):
-            evaluate.main(["evaluate"])
-        return capsys.readouterr().out
-
-    return run
+    return run_cli
 
 
 def _strip_coco_features(records_dir, out_dir):

@@ -9,31 +9,13 @@ import h5py
 import numpy as np
 import pytest
 import scipy.io
-from absl import app, flags
-from absl.testing import flagsaver
+from absl import app
 
-from tests.conftest import import_cli
 from tfpose.inference.results import validate_coco_results
 from tfpose.skeletons import LSP, MPII
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture
-def run_cli(capsys):
-    evaluate = import_cli("tfpose.evaluate")
-    if not flags.FLAGS.is_parsed():
-        flags.FLAGS.mark_as_parsed()
-
-    def run(**overrides) -> str:
-        with flagsaver.flagsaver(**overrides):
-            evaluate.main(["evaluate"])
-        captured = capsys.readouterr()
-        run.err = captured.err  # warnings
-        return captured.out
-
-    return run
 
 
 def _mpii_files(tmp_path):

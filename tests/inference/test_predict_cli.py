@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -163,6 +164,37 @@ def test_damaged_jpeg_data_is_one_warning_not_decoder_noise(predictor, tmp_path,
     assert not any(line.startswith("Corrupt JPEG data") for line in lines), lines
     (warning,) = [line for line in lines if "damaged.jpg" in line]
     assert warning.startswith("warning: ") and "damaged image data" in warning
+
+
+def _with_exif_orientation(data: bytes, orientation: int) -> bytes:
+    """A JPEG with an APP1 EXIF segment holding only the orientation tag."""
+    tiff = b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">H", 1)
+    tiff += struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0) + b"\x00" * 4
+    app1 = b"Exif\x00\x00" + tiff
+    return data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
+
+
+def test_an_image_is_decoded_once_and_upright(tmp_path, monkeypatch):
+    """One decode (OpenCV's, which applies the EXIF orientation as photo viewers do), with the
+    file checks of dataset images but without their TensorFlow decode."""
+    import tensorflow as tf
+
+    from tfpose.inference import media
+
+    image = np.zeros((40, 80, 3), np.uint8)
+    image[:, :40] = 255
+    path = tmp_path / "rotated.jpg"
+    path.write_bytes(_with_exif_orientation(cv2.imencode(".jpg", image)[1].tobytes(), 6))
+
+    def no_second_decode(*args, **kwargs):
+        raise AssertionError("the image was decoded a second time")
+
+    monkeypatch.setattr(tf.io, "decode_image", no_second_decode)
+    decoded = media.read_image(str(path))
+    assert decoded.shape == (80, 40, 3)  # orientation 6: turned 90 degrees clockwise
+    (tmp_path / "cut.jpg").write_bytes(path.read_bytes()[:-200])
+    with pytest.raises(media.UnreadableInputError, match="cut.jpg.*truncated"):
+        media.read_image(str(tmp_path / "cut.jpg"))
 
 
 def test_coco_images_keep_their_coco_ids(predictor, shared_data, tmp_path):

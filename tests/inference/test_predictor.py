@@ -7,6 +7,7 @@ The model tests use a tiny recurrent network trained for a few steps by the real
 import os
 import pathlib
 import shutil
+import zipfile
 
 import cv2
 import numpy as np
@@ -17,6 +18,7 @@ from tfpose.data import targets, transforms
 from tfpose.inference import preprocess
 from tfpose.inference.backends import ModelSpec, load_backend
 from tfpose.inference.predictor import Predictor, inside_image, normalize_scores
+from tfpose.run_config import RUN_ENTRY
 from tfpose.skeletons import MPII
 
 NO_VALIDATION_RUN = {**TINY_RUN, "val_split": ""}
@@ -276,8 +278,16 @@ def test_load_backend_errors(model_path, tmp_path):
     (tmp_path / "model.onnx").write_bytes(b"x")
     with pytest.raises(FileNotFoundError, match="tfpose_export.json"):
         load_backend(str(tmp_path / "model.onnx"))
+    # A model that carries its run record needs nothing beside it; one saved without the
+    # record (before it existed) needs its flags.json.
+    carried = tmp_path / "carried.keras"
+    shutil.copy(model_path, carried)
+    assert load_backend(str(carried)).spec.input_size == 32
     alone = tmp_path / "alone.keras"
-    shutil.copy(model_path, alone)
+    with zipfile.ZipFile(model_path) as source, zipfile.ZipFile(alone, "w") as target:
+        for info in source.infolist():
+            if info.filename != RUN_ENTRY:
+                target.writestr(info, source.read(info))
     with pytest.raises(FileNotFoundError, match="flags.json"):
         load_backend(str(alone))
     (tmp_path / "model.tflite").write_bytes(b"x")

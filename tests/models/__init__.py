@@ -72,3 +72,12 @@ def assert_output_shapes(model: keras.Model, expected: dict[str, tuple[int, ...]
     outputs = model(random_images(model), training=False)
     assert {name: tuple(t.shape[1:]) for name, t in outputs.items()} == expected
     assert all(t.dtype == "float32" for t in outputs.values())
+
+
+def assert_same_layer_weights(model: keras.Model, source: keras.Model, names) -> None:
+    """The layers ``names`` of ``model`` hold exactly the weights of ``source``'s namesakes."""
+    for name in names:
+        for ours, theirs in zip(
+            model.get_layer(name).weights, source.get_layer(name).weights, strict=True
+        ):
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

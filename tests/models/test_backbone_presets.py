@@ -50,6 +50,25 @@ def test_recurrent_backbone_shares_weights_across_passes():
     assert counts[1] == counts[3]
 
 
+def test_a_frozen_backbone_stays_frozen_through_saving(tmp_path):
+    model = build_model(
+        "recurrent_mobilenet_v2", input_size=64, backbone_weights=None, frozen_backbone_stride=8
+    )
+    whole = build_model("recurrent_mobilenet_v2", input_size=64, backbone_weights=None)
+    assert 0 < len(model.trainable_weights) < len(whole.trainable_weights)
+    assert not model.get_layer("mobilenet_v2_features6_project_conv").trainable
+    assert model.get_layer("mobilenet_v2_features7_project_conv").trainable
+    path = tmp_path / "frozen.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.frozen_backbone_stride == 8
+    assert [w.path for w in loaded.trainable_weights] == [w.path for w in model.trainable_weights]
+    with pytest.raises(ValueError, match="frozen_backbone_stride needs a pretrained backbone"):
+        build_model("recurrent_tiny", input_size=64, frozen_backbone_stride=8)
+    with pytest.raises(ValueError, match="frozen_backbone_stride must be one of"):
+        build_model("recurrent_mobilenet_v2", input_size=64, frozen_backbone_stride=6)
+
+
 def test_imagenet_weights_reach_the_backbone_layers():
     try:
         backbones_lib.weights_path("mobilenet_v2")

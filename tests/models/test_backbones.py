@@ -212,3 +212,23 @@ def test_reader_refuses_truncated_and_foreign_files(tmp_path):
     other.write_text("not a checkpoint")
     with pytest.raises(StateDictError, match="notes.pth"):
         read_state_dict(other)
+
+
+@pytest.mark.parametrize("name", list(backbones.BACKBONES))
+def test_freezing_up_to_a_stride_leaves_nothing_trainable_upstream_of_it(name):
+    import tensorflow as tf
+
+    model = backbones.build_backbone(name, 64, weights=None)
+    frozen = backbones.freeze_backbone(model, name, 8)
+    assert frozen and all(not model.get_layer(n).trainable for n in frozen)
+    image = tf.random.uniform([1, 64, 64, 3])
+    with tf.GradientTape(persistent=True) as tape:
+        features = model(image, training=True)
+        below, above = (tf.reduce_sum(features[f"stride{s}"]) for s in (8, 16))
+    variables = model.trainable_variables
+    # Nothing that feeds the stride-8 features is trained; the blocks after it are.
+    assert all(g is None for g in tape.gradient(below, variables))
+    assert any(g is not None for g in tape.gradient(above, variables))
+    assert backbones.freeze_backbone(model, name, 0) == []
+    with pytest.raises(ValueError, match="one of 0, 4, 8, 16, 32"):
+        backbones.freeze_backbone(model, name, 2)

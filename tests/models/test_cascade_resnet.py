@@ -7,6 +7,7 @@ import pytest
 from tests.models import (
     assert_gradients_reach_every_weight,
     assert_output_shapes,
+    assert_same_layer_weights,
     assert_save_load_round_trip,
     random_images,
 )
@@ -80,11 +81,11 @@ def test_loads_keras_applications_resnet_weights(tmp_path):
         backbone_weights=path,
         variant="detection_only",
     )
-    for name in ("conv1_conv", "conv1_bn", "conv3_block1_0_conv", "conv5_block3_3_bn"):
-        for ours, theirs in zip(
-            model.detector.get_layer(name).weights, source.get_layer(name).weights, strict=True
-        ):
-            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert_same_layer_weights(
+        model.detector,
+        source,
+        ("conv1_conv", "conv1_bn", "conv3_block1_0_conv", "conv5_block3_3_bn"),
+    )
     # Same layers and weights as keras' ResNet-50, plus the scoring conv and transposed conv.
     added = model.detector.get_layer("detector_score").count_params()
     added += model.detector.get_layer("detector_upsample").count_params()

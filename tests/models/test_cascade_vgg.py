@@ -7,6 +7,7 @@ import pytest
 from tests.models import (
     assert_gradients_reach_every_weight,
     assert_output_shapes,
+    assert_same_layer_weights,
     assert_save_load_round_trip,
     random_images,
     randomize_weights,
@@ -79,11 +80,9 @@ def test_loads_keras_applications_vgg16_weights(tmp_path):
     path = tmp_path / "vgg16_notop.h5"
     source.save(path)  # layer-named HDF5, the layout of the published weights files
     model = CascadeVGG(input_size=32, backbone_weights=str(path), variant="detection_only")
-    for name in ("block1_conv1", "block3_conv2", "block5_conv3"):
-        for ours, theirs in zip(
-            model.detector.get_layer(name).weights, source.get_layer(name).weights, strict=True
-        ):
-            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert_same_layer_weights(
+        model.detector, source, ("block1_conv1", "block3_conv2", "block5_conv3")
+    )
     assert model.get_config()["backbone_weights"] == str(path)
 
 

@@ -4,10 +4,12 @@ import dataclasses
 import json
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 
 import keras
 import numpy as np
@@ -22,7 +24,7 @@ from tests.conftest import (
     localhost_cluster,
     start_workers,
 )
-from tfpose import losses
+from tfpose import losses, run_config
 from tfpose.data import pipeline
 from tfpose.data.conversion import convert
 from tfpose.data.records import Manifest
@@ -74,6 +76,44 @@ def test_run_writes_every_output(records, tmp_path):
     model = keras.models.load_model(tmp_path / "model.keras")  # no custom_objects needed
     assert model.prediction_output == "keypoints_1"
     assert list(tf.io.gfile.glob(str(tmp_path / "tensorboard" / "*")))
+
+
+def test_saved_models_carry_their_run_record(records, tmp_path):
+    # The spec that reads a model back (skeleton, input size, stride, normalisation, family,
+    # flip test) is inside every .keras the run saves; flags.json beside it is a copy.
+    _train(records, tmp_path, 2, val_flip_test=True)
+    flags = json.loads((tmp_path / "flags.json").read_text())
+    for name in ("model.keras", "best.keras"):
+        with zipfile.ZipFile(tmp_path / name) as archive:
+            assert json.loads(archive.read(run_config.RUN_ENTRY)) == flags, name
+    assert sorted(p.name for p in tmp_path.glob("*.keras")) == ["best.keras", "model.keras"]
+    (tmp_path / "flags.json").unlink()
+    alone = tmp_path / "elsewhere" / "best.keras"
+    alone.parent.mkdir()
+    shutil.copy(tmp_path / "best.keras", alone)
+    config, saved = run_config.load_saved_run(str(alone))
+    assert saved == flags and config.model == "recurrent_tiny" and config.val_flip_test
+    pipe, skeleton, _ = run_config.saved_pipeline(str(alone))
+    assert (pipe.input_size, pipe.heatmap_stride, skeleton.name) == (32, 4, "mpii")
+    # Keras reads the file as before: the entry changes nothing it loads.
+    bare = tmp_path / "bare.keras"
+    with zipfile.ZipFile(alone) as source, zipfile.ZipFile(bare, "w") as target:
+        for info in source.infolist():
+            if info.filename != run_config.RUN_ENTRY:
+                target.writestr(info, source.read(info))
+    images = np.random.default_rng(0).uniform(0, 1, (2, 32, 32, 3)).astype("float32")
+    with_record = keras.models.load_model(alone)
+    without = keras.models.load_model(bare)
+    output = with_record.prediction_output
+    np.testing.assert_array_equal(with_record(images)[output], without(images)[output])
+    with pytest.raises(FileNotFoundError, match="flags.json"):
+        run_config.load_saved_run(str(bare))
+    # Writing the record again replaces it (one entry), and the model still loads.
+    run_config.write_run_record(str(alone), {**flags, "note": "rewritten"})
+    with zipfile.ZipFile(alone) as archive:
+        assert archive.namelist().count(run_config.RUN_ENTRY) == 1
+    assert run_config.load_saved_run(str(alone))[1]["note"] == "rewritten"
+    assert keras.models.load_model(alone).prediction_output == output
 
 
 def test_background_ratio_reaches_the_training_loss(records, tmp_path):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import collections
 import glob
-import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -27,20 +26,14 @@ from typing import Any
 import numpy as np
 
 from tfpose.data.example import SCALE_UNIT_PX, PoseExample
-from tfpose.data.image_files import SkipLog, example_or_skip, find_image, read_or_skip
+from tfpose.data.image_files import SkipLog, example_or_skip, find_image, read_json, read_or_skip
 from tfpose.data.sources import where_to_get
 from tfpose.skeletons import COCO
 
 
 def load_coco_json(path: str) -> dict[str, Any]:
     """Loads and checks a COCO keypoints file; raises naming the file and the problem."""
-    try:
-        with open(path) as f:
-            content = json.load(f)
-    except OSError as e:
-        raise FileNotFoundError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    content = read_json(path)
     for key in ("images", "annotations"):
         if not isinstance(content, dict) or not isinstance(content.get(key), list):
             raise ValueError(f"{path}: not a COCO keypoints file, no {key!r} list")

@@ -1,4 +1,5 @@
-"""Reading image files for conversion, and counting the ones that cannot be used.
+"""Reading image files (and annotation JSON) for conversion, and counting the images that
+cannot be used.
 
 Readers keep the original encoded bytes (records never re-encode), but decode every image once
 with TensorFlow's decoder, the one training uses, so that corrupt or truncated files are found at
@@ -10,11 +11,13 @@ from __future__ import annotations
 import collections
 import contextlib
 import dataclasses
+import json
 import os
 import re
 import sys
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import tensorflow as tf
 from absl import logging
@@ -86,11 +89,11 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def read_image_file(path: str) -> ImageFile:
-    """Reads and validates one JPEG/PNG file.
+def read_encoded(path: str) -> tuple[bytes, str]:
+    """The bytes of a JPEG/PNG file and its format (``"jpeg"``/``"png"``), not decoded.
 
     Raises:
-      UnreadableImageError: naming ``path`` and what is wrong with it.
+      UnreadableImageError: naming ``path``: it cannot be read, is empty, or is neither format.
     """
     try:
         with open(path, "rb") as f:
@@ -102,6 +105,28 @@ def read_image_file(path: str) -> ImageFile:
     fmt = sniff_format(data)
     if fmt is None:
         raise UnreadableImageError(f"{path}: not a JPEG or PNG file")
+    return data, fmt
+
+
+def check_complete(path: str, data: bytes, fmt: str) -> None:
+    """Refuses a truncated JPEG: libjpeg decodes one with a warning and grey fill; the
+    end-of-image marker tells truncated files apart.
+
+    Raises:
+      UnreadableImageError: naming ``path``.
+    """
+    if fmt == "jpeg" and b"\xff\xd9" not in data[-64:]:
+        raise UnreadableImageError(f"{path}: JPEG is truncated (no end-of-image marker)")
+
+
+def read_image_file(path: str) -> ImageFile:
+    """Reads and validates one JPEG/PNG file (:func:`read_encoded`, a decode with TensorFlow,
+    :func:`check_complete`).
+
+    Raises:
+      UnreadableImageError: naming ``path`` and what is wrong with it.
+    """
+    data, fmt = read_encoded(path)
     with decoder_messages() as messages:
         try:
             image = tf.io.decode_image(data, channels=3, expand_animations=False)
@@ -109,10 +134,7 @@ def read_image_file(path: str) -> ImageFile:
             raise UnreadableImageError(
                 f"{path}: {fmt} data does not decode (corrupt or truncated)"
             ) from None
-    # libjpeg decodes a truncated JPEG with a warning and grey fill; the end-of-image marker
-    # tells truncated files apart.
-    if fmt == "jpeg" and b"\xff\xd9" not in data[-64:]:
-        raise UnreadableImageError(f"{path}: JPEG is truncated (no end-of-image marker)")
+    check_complete(path, data, fmt)
     return ImageFile(
         encoded=data,
         format=fmt,
@@ -171,6 +193,18 @@ def example_or_skip(skip_log: SkipLog, path: str, **fields) -> PoseExample | Non
     except ValueError as e:
         skip_log.skip("invalid annotation", f"{path}: {e}")
         return None
+
+
+def read_json(path: str) -> Any:
+    """The content of an annotation JSON file; raises ``FileNotFoundError`` (unreadable) or
+    ``ValueError`` (not JSON) naming the file."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError as e:
+        raise FileNotFoundError(f"{path}: cannot read ({e.strerror or e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
 
 
 def find_image(name: str, directories: list[str]) -> str:

@@ -15,17 +15,15 @@ TensorFlow's start-up messages are hidden; -v 0 shows them.
 
 from __future__ import annotations
 
-import matplotlib
+import cv2
+import numpy as np
+from absl import app, flags
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
-
-from tfpose.data import pipeline  # noqa: E402
-from tfpose.data.transforms import denormalize_pixels  # noqa: E402
-from tfpose.skeletons import SKELETONS, Skeleton, get_skeleton  # noqa: E402
+from tfpose import drawing
+from tfpose.data import pipeline
+from tfpose.data.example import NOT_ANNOTATED, VISIBLE
+from tfpose.data.transforms import denormalize_pixels
+from tfpose.skeletons import SKELETONS, Skeleton, get_skeleton
 
 flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
@@ -40,10 +38,15 @@ _SKELETON = flags.DEFINE_enum(
 _NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 6, "Rows of the sheet.")
 _SEED = flags.DEFINE_integer("seed", 0, "Augmentation seed.")
 
+_LEGEND = (
+    "filled = visible, hollow x = occluded; maps: max over channels; weights: min over "
+    "channels (dark = no gradient)"
+)
 
-def _upsample(maps: np.ndarray, size: int) -> np.ndarray:
-    factor = size // maps.shape[0]
-    return np.repeat(np.repeat(maps, factor, axis=0), factor, axis=1)
+
+def _titled(tile: np.ndarray, title: str) -> np.ndarray:
+    drawing.text(tile, title, (4, 14), 0.4)
+    return tile
 
 
 def draw_sheet(
@@ -51,56 +54,41 @@ def draw_sheet(
     skeleton: Skeleton,
     config: pipeline.PipelineConfig,
     num_examples: int | None = None,
-) -> plt.Figure:
-    """A figure of one batch of pipeline outputs (numpy arrays keyed as in build_dataset)."""
+) -> np.ndarray:
+    """A BGR sheet of one batch of pipeline outputs (numpy arrays keyed as in build_dataset),
+    drawn with :mod:`tfpose.drawing`: per row the annotated crop, then per target head its maps
+    and its weights over the crop."""
     images = np.clip(denormalize_pixels(features["image"], config.normalization), 0, 255)
     images = np.asarray(images, np.uint8)
     count = len(images) if num_examples is None else min(num_examples, len(images))
     heads = config.target_names
-    columns = 1 + 2 * len(heads)
-    figure, axes = plt.subplots(count, columns, figsize=(2.2 * columns, 2.2 * count), squeeze=False)
-    size = config.input_size
+    tiles = []
     for row in range(count):
-        image = images[row]
-        points = features["keypoints"][row]
+        crop = cv2.cvtColor(images[row], cv2.COLOR_RGB2BGR)
         visibility = features["visibility"][row]
-        shown = (visibility > 0) & features["in_crop"][row]
-        ax = axes[row, 0]
-        ax.imshow(image)
-        for a, b in skeleton.limbs:
-            if shown[a] and shown[b]:
-                ax.plot(points[[a, b], 0], points[[a, b], 1], "-", color="yellow", lw=1)
-        for k in np.flatnonzero(shown):
-            filled = visibility[k] == 2
-            ax.plot(
-                points[k, 0],
-                points[k, 1],
-                "o",
-                ms=4,
-                mec="red",
-                mfc="red" if filled else "none",
-            )
-        ax.set_title(features["image_id"][row].decode(errors="replace"), fontsize=7)
-        for h, name in enumerate(heads):
+        shown = (visibility != NOT_ANNOTATED) & features["in_crop"][row]
+        annotated = drawing.draw_skeleton(
+            crop,
+            features["keypoints"][row],
+            skeleton,
+            visibility == VISIBLE,
+            drawn=shown,
+            style=drawing.ANNOTATION,
+        )
+        title = features["image_id"][row].decode(errors="replace")
+        tiles.append(_titled(annotated, title))
+        for name in heads:
             maps = features[f"heatmaps/{name}"][row]
             weights = features[f"weights/{name}"][row]
-            ax = axes[row, 1 + 2 * h]
-            ax.imshow(image)
             peak = maps.max(axis=-1)
-            ax.imshow(
-                _upsample(peak, size), cmap="magma", alpha=0.6, vmin=0, vmax=max(peak.max(), 1e-6)
+            heat = drawing.overlay_heatmap(crop, peak, max(float(peak.max()), 1e-6))
+            tiles.append(_titled(heat, f"{name} max={maps.max():.2f}"))
+            shade = drawing.overlay_heatmap(
+                crop, weights.min(axis=-1), 1.0, dim=1.0, colormap=None, opacity=0.6
             )
-            ax.set_title(f"{name} max={maps.max():.2f}", fontsize=7)
-            ax = axes[row, 2 + 2 * h]
-            ax.imshow(image)
-            ax.imshow(_upsample(weights.min(axis=-1), size), cmap="gray", alpha=0.6, vmin=0, vmax=1)
             zero = int((weights.reshape(-1, weights.shape[-1]).max(axis=0) == 0).sum())
-            ax.set_title(f"{name} weights ({zero} ch. off)", fontsize=7)
-    for ax in axes.ravel():
-        ax.set_xticks([])
-        ax.set_yticks([])
-    figure.tight_layout()
-    return figure
+            tiles.append(_titled(shade, f"{name} weights ({zero} ch. off)"))
+    return drawing.tile_grid(tiles, 1 + 2 * len(heads), footer=_LEGEND)
 
 
 def write_sheet(
@@ -132,9 +120,8 @@ def write_sheet(
         drop_remainder=False,
     )
     features = {k: v.numpy() for k, v in next(iter(dataset)).items()}
-    figure = draw_sheet(features, skeleton, config)
-    figure.savefig(output, dpi=100)
-    plt.close(figure)
+    if not cv2.imwrite(output, draw_sheet(features, skeleton, config)):
+        raise OSError(f"could not write the sheet to {output!r}")
     return output
 
 

@@ -27,7 +27,6 @@ like mmpose and pytorch-pose do when loading.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -38,7 +37,7 @@ import scipy.io
 from absl import logging
 
 from tfpose.data.example import NOT_ANNOTATED, OCCLUDED, VISIBLE, PoseExample
-from tfpose.data.image_files import SkipLog, example_or_skip, find_image, read_or_skip
+from tfpose.data.image_files import SkipLog, example_or_skip, find_image, read_json, read_or_skip
 from tfpose.data.sources import MPII_VALIDATION, where_to_get
 from tfpose.skeletons import MPII
 
@@ -206,13 +205,7 @@ def parse_json(path: str) -> list[dict]:
       Dicts like :func:`parse_release` (1-based pixels, no ``head_box``), plus ``is_validation``
       when the file says so (pytorch-pose layout).
     """
-    try:
-        with open(path) as f:
-            content = json.load(f)
-    except OSError as e:
-        raise FileNotFoundError(f"{path}: cannot read ({e.strerror or e})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    content = read_json(path)
     if not isinstance(content, list):
         raise ValueError(f"{path}: expected a JSON list of person annotations")
     people = []

@@ -1,5 +1,6 @@
-"""Evaluating a model on converted records: the one path behind ``python -m tfpose.evaluate``
-and ``benchmarks/reproduce.py``.
+"""Evaluating a model on converted records: the one path behind ``python -m tfpose.evaluate``,
+training's validation (the model in training through
+:meth:`tfpose.inference.backends.KerasBackend.from_model`) and ``benchmarks/reproduce.py``.
 
 ::
 
@@ -44,10 +45,14 @@ class Evaluation:
         models ``coco_keypoints`` (AP/AR by OKS).
       predicted: ``keypoints`` [N, K, 2], ``scores`` [N, K], integer ``image_ids`` and
         ``file_names`` (what the COCO results file is written from).
+      heatmaps: ``region="crops"``: the first batch's predicted maps [B, H, W, K]
+        (``"predicted"``, flip-averaged with the flip test) and, when the pipeline encodes
+        them, its target maps (``"target"``); training's validation shows them in TensorBoard.
     """
 
     result: dict[str, Any]
     predicted: dict[str, Any]
+    heatmaps: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def write_report(self, output_dir: str) -> dict[str, Any]:
         """:func:`tfpose.evaluation.report.write_report` of this evaluation into ``output_dir``."""
@@ -73,6 +78,9 @@ def evaluate_model(
     max_examples: int | None = None,
     batch_size: int = 16,
     log: Callable[[str], None] | None = None,
+    progress: bool = True,
+    coco_keypoints: bool = True,
+    pipeline_config=None,
 ) -> Evaluation:
     """Runs ``model`` over a split of ``records`` and scores it.
 
@@ -88,6 +96,15 @@ def evaluate_model(
       max_examples: the first N examples only.
       batch_size: crops (or photos) per model call.
       log: where progress messages go (default :func:`tfpose.progress.write`).
+      progress: show a progress bar (or lines) while predicting.
+      coco_keypoints: for COCO models on COCO records, also score AP/AR by OKS (pycocotools).
+      pipeline_config: ``region="crops"``: the :class:`tfpose.data.pipeline.PipelineConfig`
+        cutting the crops (default: the spec's input size, stride, crop convention and
+        normalization, with a Gaussian target); it must agree with the spec in those four. A
+        training run passes its own, whose targets :attr:`Evaluation.heatmaps` then shows.
+
+    Training's validation is this call on the model in training
+    (:meth:`tfpose.inference.backends.KerasBackend.from_model`), quiet, without the COCO OKS.
 
     Raises:
       FileNotFoundError, ValueError: a missing model or records, a bad argument (named).
@@ -119,96 +136,117 @@ def evaluate_model(
     total = manifest.num_examples(split)
     if max_examples:
         total = min(total, max_examples)
+    run = _Run(
+        backend, records, split, flip, protocol, max_examples, batch_size, total, log, progress
+    )
+    heatmaps: dict[str, np.ndarray] = {}
     if region == "crops":
-        result, predictions = _on_crops(
-            backend, manifest, records, split, flip, protocol, max_examples, batch_size, total, log
-        )
+        result, predictions = _on_crops(run, manifest, pipeline_config)
+        heatmaps["predicted"] = predictions["heatmaps"]
+        if predictions.get("target_heatmaps") is not None:
+            heatmaps["target"] = predictions["target_heatmaps"]
     else:
         refine = refine if region == "whole_image" else 0
-        result, predictions = _on_photos(
-            backend,
-            records,
-            split,
-            region,
-            refine,
-            flip,
-            protocol,
-            max_examples,
-            batch_size,
-            total,
-            log,
-        )
+        result, predictions = _on_photos(run, region, refine)
         result["region"], result["refine"] = region, refine
     result["model"] = source
     result["model_format"] = spec.format
     result["records"] = f"{records} ({split})"
     result["flip_test"], result["flip_test_source"] = flip, flip_source
-    predicted = _with_coco_keypoints(result, predictions, spec.skeleton, manifest.skeleton)
-    return Evaluation(result, predicted)
+    predicted = _with_coco_keypoints(
+        result, predictions, spec.skeleton, manifest.skeleton, coco_keypoints
+    )
+    return Evaluation(result, predicted, heatmaps)
 
 
-def _on_crops(
-    backend, manifest, records, split, flip, protocol, max_examples, batch_size, total, log
-):
+def _crop_pipeline(spec, config):
+    """The evaluation crops' pipeline: ``config`` checked against ``spec``, or made from it."""
+    from tfpose.data import pipeline
+
+    fields = ("input_size", "heatmap_stride", "crop_convention", "normalization")
+    if config is None:
+        return pipeline.PipelineConfig(**{name: getattr(spec, name) for name in fields})
+    differ = [
+        f"{name} {getattr(config, name)!r} (the model's: {getattr(spec, name)!r})"
+        for name in fields
+        if getattr(config, name) != getattr(spec, name)
+    ]
+    if differ:
+        raise ValueError(f"pipeline_config does not fit the model: {', '.join(differ)}")
+    return config
+
+
+@dataclasses.dataclass(frozen=True)
+class _Run:
+    """What both ways of evaluating are given (:func:`evaluate_model`'s arguments, resolved)."""
+
+    backend: Any
+    records: str
+    split: str
+    flip: bool
+    protocol: str | None
+    max_examples: int | None
+    batch_size: int
+    total: int
+    log: Callable[[str], None]
+    progress: bool
+
+
+def _on_crops(run: _Run, manifest, pipeline_config):
     from tfpose.data import pipeline
     from tfpose.evaluation import on_records
     from tfpose.progress import Progress
 
-    spec = backend.spec
-    config = pipeline.PipelineConfig(
-        input_size=spec.input_size,
-        heatmap_stride=spec.heatmap_stride,
-        crop_convention=spec.crop_convention,
-        normalization=spec.normalization,
-    )
+    spec = run.backend.spec
+    config = _crop_pipeline(spec, pipeline_config)
     dataset = pipeline.build_dataset(
-        manifest.files(split),
+        manifest.files(run.split),
         spec.skeleton,
         config,
         training=False,
-        batch_size=batch_size,
+        batch_size=run.batch_size,
         deterministic=True,
         record_skeleton=skeletons.get_skeleton(manifest.skeleton),
     )
 
     def heatmap_fn(images):
-        return backend(np.asarray(images, np.float32))[spec.prediction_output]
+        return run.backend(np.asarray(images, np.float32))[spec.prediction_output]
 
-    log(f"evaluating on {total} examples of {records} ({split}) ...")
-    with Progress("evaluating", total, unit="examples") as progress:
+    run.log(f"evaluating on {run.total} examples of {run.records} ({run.split}) ...")
+    with Progress("evaluating", run.total, unit="examples", enabled=run.progress) as bar:
         predictions = on_records.predict_batches(
             heatmap_fn,
             dataset,
             spec.heatmap_stride,
-            flip_permutation=spec.skeleton.flip_permutation if flip else None,
-            max_examples=max_examples,
-            progress=progress,
+            flip_permutation=spec.skeleton.flip_permutation if run.flip else None,
+            max_examples=run.max_examples,
+            progress=bar,
         )
-    return on_records.score_predictions(predictions, spec.skeleton, protocol), predictions
+    return on_records.score_predictions(predictions, spec.skeleton, run.protocol), predictions
 
 
-def _on_photos(
-    backend, records, split, region, refine, flip, protocol, max_examples, batch_size, total, log
-):
+def _on_photos(run: _Run, region, refine):
     from tfpose.evaluation import on_images
     from tfpose.inference import Predictor
     from tfpose.progress import Progress
 
-    predictor = Predictor(backend, batch_size=batch_size, flip_test=flip)
-    log(
-        f"evaluating on {total} photos of {records} ({split}), region {region}, refine {refine} ..."
+    predictor = Predictor(run.backend, batch_size=run.batch_size, flip_test=run.flip)
+    run.log(
+        f"evaluating on {run.total} photos of {run.records} ({run.split}), region {region}, "
+        f"refine {refine} ..."
     )
-    with Progress("evaluating", total, unit="photos") as progress:
+    with Progress("evaluating", run.total, unit="photos", enabled=run.progress) as bar:
         predictions = on_images.predict_photos(
             predictor,
-            records,
-            split,
+            run.records,
+            run.split,
             region=region,
             refine=refine,
-            max_examples=max_examples,
-            batch_size=batch_size,
-            progress=progress.update,
+            max_examples=run.max_examples,
+            batch_size=run.batch_size,
+            progress=bar.update,
         )
+    protocol = run.protocol
     result = on_images.score_photos(predictions, predictor.skeleton, protocol)
     if predictor.skeleton.name == "lsp":
         body = on_images.score_photos(
@@ -220,11 +258,15 @@ def _on_photos(
 
 
 def _with_coco_keypoints(
-    result: dict, predictions: dict, skeleton: skeletons.Skeleton, record_skeleton: str
+    result: dict,
+    predictions: dict,
+    skeleton: skeletons.Skeleton,
+    record_skeleton: str,
+    score: bool = True,
 ) -> dict:
-    """Adds COCO's keypoint AP/AR to ``result`` when the model and the records are of the COCO
-    skeleton (``result["coco_keypoints"]``, and the ground truth it was computed on,
-    ``result["coco_ground_truth"]``); returns what the COCO results file is written from.
+    """With ``score``, adds COCO's keypoint AP/AR to ``result`` when the model and the records
+    are of the COCO skeleton (``result["coco_keypoints"]``, and the ground truth it was computed
+    on, ``result["coco_ground_truth"]``); returns what the COCO results file is written from.
 
     Image ids are integers: the COCO ids the records keep, else from the image names. The
     entries scored are those of keypoint_results.json (:func:`report.coco_entries`).
@@ -233,7 +275,7 @@ def _with_coco_keypoints(
 
     names = [str(name) for name in predictions["image_id"]]
     ids = coco_keypoints.image_ids_of(names, predictions.get("coco_id"))
-    if coco_keypoints.applies(skeleton, record_skeleton):
+    if score and coco_keypoints.applies(skeleton, record_skeleton):
         areas = predictions.get("area")
         ground_truth = coco_keypoints.ground_truth(
             predictions["gt_keypoints"],

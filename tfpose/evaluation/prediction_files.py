@@ -1,4 +1,4 @@
-"""Reading predictions and ground truth produced elsewhere (.mat, .h5, .json).
+"""Reading predictions produced elsewhere (.mat, .h5, .json) and matching them to ground truth.
 
 Shape legend: N = persons, K = keypoints. Keypoints are ``(x, y)`` pixels, in whatever pixel
 convention the file uses (MATLAB files are often 1-based); predictions and ground truth must use
@@ -20,15 +20,10 @@ Predictions (:func:`load_predictions`), in the first key found, or the one named
   ...]`` (what ``python -m tfpose.evaluate`` and ``python -m tfpose.predict`` write); an entry's
   image is named by its ``file_name`` when it has one, else by its ``image_id``.
 
-Ground truth (:func:`load_ground_truth`), one of three layouts:
-
-* MPII (``detections_our_format.mat``): ``pos_gt_src`` [K, 2, N], ``jnt_missing`` [K, N]
-  (1 = not annotated), optional ``headboxes_src`` [2, 2, N] (corner, xy, person);
-* LSP ``joints.mat``: ``joints`` [3, 14, N] (original LSP: x, y, flag with 1 = occluded) or
-  [14, 3, N] (LSP Extended: flag 1 = annotated, 0 = missing, no occlusion labels);
-* tfpose: ``keypoints`` [N, K, 2], ``visibility`` [N, K] (0 not annotated, 1 occluded,
-  2 visible), optional ``head_boxes`` [N, 4] (x1, y1, x2, y2), ``occlusion_labelled`` (bool,
-  default false), ``image_ids`` [N] strings, ``skeleton`` (a :mod:`tfpose.skeletons` name).
+Ground truth (:func:`load_ground_truth`, :class:`GroundTruth`) is read by
+:mod:`tfpose.evaluation.ground_truth_files` and re-exported here;
+:func:`align_predictions` matches the two and :func:`missing_values` says how missing
+predictions are scored.
 
 ``docs/evaluation.md`` has examples of each file.
 """
@@ -36,16 +31,31 @@ Ground truth (:func:`load_ground_truth`), one of three layouts:
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 from collections.abc import Mapping
 from typing import Any
 
-import h5py
 import numpy as np
-import scipy.io
 
-from tfpose.data.example import NOT_ANNOTATED, OCCLUDED, VISIBLE
+from tfpose.evaluation.array_files import (
+    check_shape,
+    describe_contents,
+    numeric_field,
+    read_contents,
+)
+from tfpose.evaluation.ground_truth_files import GroundTruth, load_ground_truth
+
+__all__ = [
+    "LAYOUTS",
+    "PREDICTION_KEYS",
+    "SCORE_KEYS",
+    "GroundTruth",
+    "Predictions",
+    "align_predictions",
+    "load_ground_truth",
+    "load_predictions",
+    "missing_values",
+]
 
 PREDICTION_KEYS = ("preds", "predictions", "keypoints", "pos_pred_src")
 SCORE_KEYS = ("scores", "maxvals")
@@ -85,147 +95,6 @@ class Predictions:
         return int(self.keypoints.shape[0])
 
 
-@dataclasses.dataclass
-class GroundTruth:
-    """Annotated keypoints of N persons.
-
-    Attributes:
-      keypoints: [N, K, 2] float64 pixels.
-      visibility: [N, K] int64, 0 not annotated, 1 occluded, 2 visible.
-      head_boxes: [N, 4] ``(x1, y1, x2, y2)`` or None.
-      occlusion_labelled: whether 1 and 2 in ``visibility`` are real occlusion labels.
-      image_ids: [N] image identifiers or None.
-      skeleton: the :mod:`tfpose.skeletons` name the file declares (or implies), or None.
-      source: the file it came from, for error messages.
-    """
-
-    keypoints: np.ndarray
-    visibility: np.ndarray
-    head_boxes: np.ndarray | None = None
-    occlusion_labelled: bool = False
-    image_ids: tuple[str, ...] | None = None
-    skeleton: str | None = None
-    source: str = "<memory>"
-
-    @property
-    def num_persons(self) -> int:
-        return int(self.keypoints.shape[0])
-
-    def select(self, persons: slice) -> GroundTruth:
-        """The persons in ``persons`` (e.g. ``slice(9500, 10000)`` for the LSPET test split)."""
-        return dataclasses.replace(
-            self,
-            keypoints=self.keypoints[persons],
-            visibility=self.visibility[persons],
-            head_boxes=None if self.head_boxes is None else self.head_boxes[persons],
-            image_ids=None if self.image_ids is None else self.image_ids[persons],
-        )
-
-
-# ---------------------------------------------------------------------------------------------
-# Containers
-
-
-def _h5_datasets(file: h5py.File, transpose: bool) -> dict[str, Any]:
-    """Every dataset of an HDF5 file by its path (``preds``, ``results/preds``)."""
-    contents: dict[str, Any] = {}
-
-    def visit(name: str, item: Any) -> None:
-        if isinstance(item, h5py.Dataset) and not name.startswith("#"):
-            value = item[()]
-            contents[name] = np.asarray(value).T if transpose else value
-
-    file.visititems(visit)
-    return contents
-
-
-def _read_mat(path: pathlib.Path) -> dict[str, Any]:
-    try:
-        contents = scipy.io.loadmat(str(path))
-    except NotImplementedError:
-        # MATLAB v7.3 files are HDF5 with every array stored transposed (column-major).
-        with h5py.File(path, "r") as file:
-            return _h5_datasets(file, transpose=True)
-    except Exception as error:  # scipy raises several types for corrupt files
-        raise ValueError(f"{path}: cannot read as a MATLAB .mat file ({error})") from error
-    return {key: value for key, value in contents.items() if not key.startswith("__")}
-
-
-def _read_h5(path: pathlib.Path) -> dict[str, Any]:
-    try:
-        with h5py.File(path, "r") as file:
-            contents = _h5_datasets(file, transpose=False)
-            contents.update({key: value for key, value in file.attrs.items()})
-    except OSError as error:
-        raise ValueError(f"{path}: cannot read as an HDF5 file ({error})") from error
-    return contents
-
-
-def _describe_contents(contents: Mapping[str, Any], path: Any) -> str:
-    """What a file holds, for error messages: HDF5 datasets by full path, with shapes."""
-    hdf5 = pathlib.Path(str(path)).suffix.lower() in (".h5", ".hdf5")
-    entries = []
-    for key in sorted(contents):
-        shape = np.shape(contents[key]) if not isinstance(contents[key], str | bytes) else ()
-        name = "/" + key if hdf5 else key
-        entries.append(f"{name} {list(shape)}" if shape else name)
-    what = "datasets in the file" if hdf5 else "keys present"
-    return f"{what}: {', '.join(entries) if entries else 'none'}"
-
-
-def _read_json(path: pathlib.Path) -> Any:
-    try:
-        with open(path) as file:
-            return json.load(file)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
-
-
-def _read(path: str | pathlib.Path) -> Any:
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".mat":
-        return _read_mat(path)
-    if suffix in (".h5", ".hdf5"):
-        return _read_h5(path)
-    if suffix == ".json":
-        return _read_json(path)
-    raise ValueError(f"{path}: unknown file type {suffix!r}; expected .mat, .h5, .hdf5 or .json")
-
-
-# ---------------------------------------------------------------------------------------------
-# Field access with readable errors
-
-
-def _numeric(contents: Mapping[str, Any], key: str, path: Any, expected: str) -> np.ndarray:
-    try:
-        array = np.asarray(contents[key], dtype=np.float64)
-    except KeyError:
-        raise KeyError(
-            f"{path}: missing key {key!r} ({expected}); {_describe_contents(contents, path)}"
-        ) from None
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{path}: {key!r} must be numeric {expected} ({error})") from error
-    return array
-
-
-def _check_shape(array: np.ndarray, path: Any, key: str, expected: str, ok: bool) -> None:
-    if not ok:
-        raise ValueError(f"{path}: {key!r} must be {expected}, got shape {array.shape}")
-
-
-def _strings(values: Any) -> tuple[str, ...]:
-    values = np.asarray(values).reshape(-1)
-    return tuple(v.decode() if isinstance(v, bytes) else str(v) for v in values.tolist())
-
-
-def _scalar_string(value: Any) -> str:
-    value = np.asarray(value).reshape(-1)[0] if not isinstance(value, str | bytes) else value
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 # ---------------------------------------------------------------------------------------------
 # Predictions
 
@@ -255,7 +124,7 @@ def load_predictions(
       FileNotFoundError, KeyError, ValueError: naming the file and what is wrong (an ambiguous
         layout names the readings and how to choose).
     """
-    contents = _read(path)
+    contents = read_contents(path)
     if isinstance(contents, list):
         return _coco_results(contents, path)
     if not isinstance(contents, Mapping):
@@ -265,11 +134,11 @@ def load_predictions(
         if key is None:
             raise KeyError(
                 f"{path}: no predictions found; expected one of {', '.join(PREDICTION_KEYS)}; "
-                f"{_describe_contents(contents, path)}; name the array with --predictions_key"
+                f"{describe_contents(contents, path)}; name the array with --predictions_key"
             )
     elif key not in contents and key.lstrip("/") in contents:
         key = key.lstrip("/")
-    array = _numeric(contents, key, path, "predicted keypoints")
+    array = numeric_field(contents, key, path, "predicted keypoints")
     name = _choose_layout(array, path, key, num_keypoints, num_persons, layout)
     n_axis, k_axis, xy_axis = LAYOUTS[name][1]
     values = array.transpose(n_axis, k_axis, xy_axis)
@@ -281,12 +150,12 @@ def load_predictions(
     score_keys = [f"{group}/{k}" if group else k for k in SCORE_KEYS]
     score_key = next((k for k in score_keys if k in contents), None)
     if score_key is not None:
-        scores = _numeric(contents, score_key, path, "confidences")
+        scores = numeric_field(contents, score_key, path, "confidences")
         if scores.ndim == 3 and scores.shape[2] == 1:
             scores = scores[..., 0]
         if scores.shape != keypoints.shape[:2] and scores.shape == keypoints.shape[1::-1]:
             scores = scores.T  # [K, N], the MATLAB order
-        _check_shape(
+        check_shape(
             scores,
             path,
             score_key,
@@ -391,143 +260,6 @@ def _coco_results(results: list[Any], path: Any) -> Predictions:
         description=f"{path}: COCO keypoint results, {len(results)} entries of "
         f"{stacked.shape[1]} joints, placed by "
         + ("person_index" if has_indices else "image_id (or file order)"),
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# Ground truth
-
-
-def load_ground_truth(path: str | pathlib.Path) -> GroundTruth:
-    """Reads ground truth in the MPII, LSP ``joints.mat`` or tfpose layout (module docstring).
-
-    Raises:
-      FileNotFoundError, KeyError, ValueError: naming the file and what is wrong.
-    """
-    contents = _read(path)
-    if not isinstance(contents, Mapping):
-        raise ValueError(f"{path}: ground truth must be an object/struct, not a list")
-    if "pos_gt_src" in contents:
-        return _mpii_ground_truth(contents, path)
-    if "joints" in contents:
-        return _lsp_ground_truth(contents, path)
-    if "keypoints" in contents:
-        return _tfpose_ground_truth(contents, path)
-    raise KeyError(
-        f"{path}: no ground truth found; expected 'pos_gt_src' (MPII), 'joints' (LSP joints.mat) "
-        f"or 'keypoints' (tfpose layout); keys present: {', '.join(sorted(contents))}"
-    )
-
-
-def _mpii_ground_truth(contents: Mapping[str, Any], path: Any) -> GroundTruth:
-    positions = _numeric(contents, "pos_gt_src", path, "[K, 2, N]")
-    _check_shape(
-        positions, path, "pos_gt_src", "[K, 2, N]", positions.ndim == 3 and positions.shape[1] == 2
-    )
-    num_keypoints, _, num_persons = positions.shape
-    missing = _numeric(contents, "jnt_missing", path, "[K, N], 1 = not annotated")
-    _check_shape(
-        missing,
-        path,
-        "jnt_missing",
-        f"[K, N] = [{num_keypoints}, {num_persons}]",
-        missing.shape == (num_keypoints, num_persons),
-    )
-    head_boxes = None
-    if "headboxes_src" in contents:
-        boxes = _numeric(contents, "headboxes_src", path, "[2, 2, N]")
-        _check_shape(
-            boxes,
-            path,
-            "headboxes_src",
-            f"[2, 2, N] = [2, 2, {num_persons}]",
-            boxes.shape == (2, 2, num_persons),
-        )
-        # headboxes_src[c, :, n] is corner c (x, y) of person n.
-        head_boxes = np.concatenate([boxes[0].T, boxes[1].T], axis=1)
-    visibility = np.where(missing.T > 0, NOT_ANNOTATED, VISIBLE).astype(np.int64)
-    return GroundTruth(
-        keypoints=positions.transpose(2, 0, 1),
-        visibility=visibility,
-        head_boxes=head_boxes,
-        occlusion_labelled=False,
-        skeleton="mpii" if num_keypoints == 16 else None,
-        source=str(path),
-    )
-
-
-def _lsp_ground_truth(contents: Mapping[str, Any], path: Any) -> GroundTruth:
-    joints = _numeric(contents, "joints", path, "[3, 14, N] (LSP) or [14, 3, N] (LSPET)")
-    if joints.ndim == 3 and joints.shape[:2] == (3, 14):
-        # Original LSP: every joint annotated; flag 1 marks an occluded joint.
-        keypoints = joints[:2].transpose(2, 1, 0)
-        flag = joints[2].T
-        visibility = np.where(flag > 0, OCCLUDED, VISIBLE)
-        occlusion_labelled, width = True, 4
-    elif joints.ndim == 3 and joints.shape[:2] == (14, 3):
-        # LSP Extended: flag 1 = annotated, 0 = missing; no occlusion labels.
-        keypoints = joints[:, :2].transpose(2, 0, 1)
-        flag = joints[:, 2].T
-        visibility = np.where(flag > 0, VISIBLE, NOT_ANNOTATED)
-        occlusion_labelled, width = False, 5
-    else:
-        raise ValueError(
-            f"{path}: 'joints' must be [3, 14, N] (original LSP) or [14, 3, N] (LSP Extended), "
-            f"got shape {joints.shape}"
-        )
-    num_persons = keypoints.shape[0]
-    return GroundTruth(
-        keypoints=keypoints,
-        visibility=visibility.astype(np.int64),
-        occlusion_labelled=occlusion_labelled,
-        image_ids=tuple(f"im{n:0{width}d}" for n in range(1, num_persons + 1)),
-        skeleton="lsp",
-        source=str(path),
-    )
-
-
-def _tfpose_ground_truth(contents: Mapping[str, Any], path: Any) -> GroundTruth:
-    keypoints = _numeric(contents, "keypoints", path, "[N, K, 2]")
-    _check_shape(
-        keypoints, path, "keypoints", "[N, K, 2]", keypoints.ndim == 3 and keypoints.shape[2] == 2
-    )
-    visibility = _numeric(contents, "visibility", path, "[N, K] in {0, 1, 2}")
-    _check_shape(
-        visibility,
-        path,
-        "visibility",
-        f"[N, K] = {list(keypoints.shape[:2])}",
-        visibility.shape == keypoints.shape[:2],
-    )
-    if not np.isin(visibility, (NOT_ANNOTATED, OCCLUDED, VISIBLE)).all():
-        raise ValueError(f"{path}: 'visibility' values must be 0, 1 or 2")
-    head_boxes = None
-    if "head_boxes" in contents:
-        head_boxes = _numeric(contents, "head_boxes", path, "[N, 4]")
-        _check_shape(
-            head_boxes,
-            path,
-            "head_boxes",
-            f"[N, 4] = [{keypoints.shape[0]}, 4]",
-            head_boxes.shape == (keypoints.shape[0], 4),
-        )
-    image_ids = None
-    if "image_ids" in contents:
-        image_ids = _strings(contents["image_ids"])
-        if len(image_ids) != keypoints.shape[0]:
-            raise ValueError(
-                f"{path}: 'image_ids' has {len(image_ids)} entries for {keypoints.shape[0]} persons"
-            )
-    occlusion_labelled = bool(np.asarray(contents.get("occlusion_labelled", False)).reshape(-1)[0])
-    skeleton = _scalar_string(contents["skeleton"]) if "skeleton" in contents else None
-    return GroundTruth(
-        keypoints=keypoints,
-        visibility=visibility.astype(np.int64),
-        head_boxes=head_boxes,
-        occlusion_labelled=occlusion_labelled,
-        image_ids=image_ids,
-        skeleton=skeleton,
-        source=str(path),
     )
 
 

@@ -7,7 +7,8 @@ Modules, one concept each:
 * :mod:`~tfpose.export.decode` — maps → keypoints in image pixels, confidence, visibility.
 * :mod:`~tfpose.export.spec` — ``ExportSpec`` (``tfpose_export.json``).
 * :mod:`~tfpose.export.saved_model`, :mod:`~tfpose.export.tflite`, :mod:`~tfpose.export.onnx` —
-  the artifacts.
+  the artifacts; :mod:`~tfpose.export.tflite_runner` — the one way a ``.tflite`` file is run
+  (through its signature; the inference backend and the parity report).
 * :mod:`~tfpose.export.examples`, :mod:`~tfpose.export.parity` — real crops for calibration and
   the parity report.
 * :mod:`~tfpose.export.run` — ``export(ExportConfig(...))``, what ``python -m tfpose.export`` runs.

@@ -33,11 +33,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfpose import console
 from tfpose.data import targets, transforms
 from tfpose.evaluation import on_records
 from tfpose.export import decode, preprocess
 from tfpose.export.spec import ExportSpec
+from tfpose.export.tflite_runner import TFLiteRunner
 from tfpose.progress import Progress
 from tfpose.skeletons import Skeleton
 
@@ -199,16 +199,9 @@ def tflite_outputs(
     examples: Mapping[str, np.ndarray],
     progress: Progress | None = None,
 ):
-    """A .tflite artifact through ai-edge-litert, one crop at a time."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    with console.native_output_filtered():  # the first call creates the XNNPACK delegate
-        interpreter = Interpreter(model_path=path)
-        (name,) = interpreter.get_signature_list()
-        runner = interpreter.get_signature_runner(name)
-        runner(
-            **{k: np.zeros(v["shape"], v["dtype"]) for k, v in runner.get_input_details().items()}
-        )
+    """A .tflite artifact through its signature (:class:`~.tflite_runner.TFLiteRunner`, as
+    :class:`tfpose.inference.backends.TFLiteBackend` runs it), one crop at a time."""
+    runner = TFLiteRunner(path)
     return _crop_level(lambda crop: runner(image=crop), spec, examples, progress)
 
 

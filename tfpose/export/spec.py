@@ -104,6 +104,21 @@ def _prediction_target(config: run_config.RunConfig, pipe, model: keras.Model):
     return term, heads.get(term.head)
 
 
+def prediction_scoring(config: run_config.RunConfig, pipe, model: keras.Model) -> tuple[str, float]:
+    """How the peaks of the prediction output become [0, 1] scores, from the loss term and the
+    target head that trained it: ``(visibility_kind, amplitude)`` (see :class:`ExportSpec`).
+
+    ``pipe``: the run's pipeline (:func:`tfpose.run_config.saved_pipeline` for a saved model).
+    """
+    term, head = _prediction_target(config, pipe, model)
+    if term is not None and term.kind == "sigmoid_xent":
+        return "sigmoid", 1.0
+    amplitude = float(getattr(head, "amplitude", 1.0)) if head is not None else 1.0
+    if isinstance(head, targets.DiscTarget):
+        amplitude = 1.0
+    return "peak_over_amplitude", amplitude
+
+
 def recorded_flip_test(model_path: str) -> tuple[bool, str]:
     """The flip-test setting recorded with a trained ``.keras`` model, and where it comes from.
 
@@ -156,14 +171,7 @@ def spec_from_model(
             f"{model_path}: model output stride {model.output_stride} != flags.json "
             f"heatmap_stride {pipe.heatmap_stride}"
         )
-    term, head = _prediction_target(config, pipe, model)
-    if term is not None and term.kind == "sigmoid_xent":
-        kind, amplitude = "sigmoid", 1.0
-    else:
-        kind = "peak_over_amplitude"
-        amplitude = float(getattr(head, "amplitude", 1.0)) if head is not None else 1.0
-    if isinstance(head, targets.DiscTarget):
-        amplitude = 1.0
+    kind, amplitude = prediction_scoring(config, pipe, model)
     crop = transforms.CROP_CONVENTIONS[pipe.crop_convention]
     if flip_test is None:
         flip_test, _ = recorded_flip_test(model_path)

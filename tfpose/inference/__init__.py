@@ -1,12 +1,12 @@
 """Single-person pose inference: :class:`Predictor` over ``.keras``, SavedModel, ``.tflite`` and
 ``.onnx`` models (one answer for all: the flip test recorded with the model, the same scores),
-overlays and heatmap grids, and the runs of ``python -m tfpose.predict``.
+overlays and heatmap grids, and the runs of ``python -m tfpose.predict``
+(drawn with :mod:`tfpose.drawing`).
 
 =====================  ===================================================================
 ``predictor``          :class:`Predictor`, :class:`PosePrediction`: crop, run, decode
 ``backends``           the four model formats behind one call, :class:`ModelSpec`
 ``preprocess``         person region → crop (the one implementation), crop → image points
-``drawing``            skeleton overlays, per-pass heatmap grids
 ``boxes``              the ``--boxes`` JSON file
 ``media``              image/folder/video reading, mp4 writing
 ``results``            COCO keypoint results (``predictions.json``) and their check

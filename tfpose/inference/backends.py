@@ -36,7 +36,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from tfpose import console
 from tfpose.data import pipeline, transforms
 from tfpose.skeletons import Skeleton, get_skeleton
 
@@ -108,7 +107,8 @@ def _pass_label_order(name: str) -> int:
 
 
 class KerasBackend:
-    """A ``.keras`` model written by ``python -m tfpose.train`` (flags.json beside it).
+    """A ``.keras`` model written by ``python -m tfpose.train`` (flags.json beside it), or
+    (:meth:`from_model`) a model in memory with its run's settings.
 
     Args:
       path: the ``.keras`` file.
@@ -128,40 +128,73 @@ class KerasBackend:
 
         config, skeleton, saved = saved_pipeline(path)
         # Shipped models store float16 weights (tfpose.zoo); every model runs in float32.
-        self.model = as_float32(keras.models.load_model(path))
+        model = as_float32(keras.models.load_model(path))
         # The export's reading of the trained target (amplitude, logits or not) and of the
         # recorded flip test, so a .keras model and its exports score peaks alike.
         flip_test, flip_source = recorded_flip_test(path)
-        export_spec = spec_from_model(path, self.model, flip_test=flip_test)
-        prediction = self.model.prediction_output
-        passes = sorted(
-            (n for n in self.model.output_names if n.startswith("keypoints_")),
-            key=_pass_label_order,
-        )
-        crop = config.crop
-        self.spec = ModelSpec(
-            skeleton=skeleton,
-            input_size=int(self.model.input_size),
-            heatmap_stride=int(self.model.output_stride),
-            crop_convention=config.crop_convention,
-            box_scale=crop.box_scale,
-            fill=crop.fill,
-            normalization=config.normalization,
-            amplitude=export_spec.amplitude,
-            visibility_kind=export_spec.visibility_kind,
-            prediction_output=prediction,
-            pass_outputs=tuple(passes) if prediction in passes else (prediction,),
+        export_spec = spec_from_model(path, model, flip_test=flip_test)
+        spec = _keras_spec(
+            model,
+            config,
+            skeleton,
+            export_spec.visibility_kind,
+            export_spec.amplitude,
             source=path,
-            format="keras",
             flip_test=flip_test,
             flip_test_source=flip_source,
         )
-        if saved.get("input_size") not in (None, self.spec.input_size):
+        if saved.get("input_size") not in (None, spec.input_size):
             raise ValueError(
                 f"{path}: flags.json says input_size {saved['input_size']}, the model takes "
-                f"{self.spec.input_size}; is flags.json from another run?"
+                f"{spec.input_size}; is flags.json from another run?"
             )
-        model = self.model
+        self._setup(model, spec, jit_compile, dtype_policy)
+
+    @classmethod
+    def from_model(
+        cls,
+        model,
+        config,
+        skeleton: Skeleton,
+        *,
+        flip_test: bool = False,
+        source: str = "the model in training",
+        jit_compile: bool = False,
+    ) -> KerasBackend:
+        """A backend on a model in memory (training's validation runs its model through
+        :func:`tfpose.evaluation.evaluate_model` with it), its spec from the run's
+        :class:`tfpose.run_config.RunConfig` as :meth:`__init__` reads it from ``flags.json``.
+
+        Args:
+          model: the Keras model, as it is (its dtype policy is kept; outputs are float32).
+          config: the run's settings.
+          skeleton: the skeleton the model predicts.
+          flip_test: the spec's flip-test setting.
+          source: what to call the model in messages and results.
+          jit_compile: compile the forward pass with XLA.
+        """
+        from tfpose.export.spec import prediction_scoring
+        from tfpose.models.families import pipeline_config
+
+        pipe = pipeline_config(config, skeleton, int(model.input_size), int(model.output_stride))
+        kind, amplitude = prediction_scoring(config, pipe, model)
+        spec = _keras_spec(
+            model,
+            pipe,
+            skeleton,
+            kind,
+            amplitude,
+            source=source,
+            flip_test=flip_test,
+            flip_test_source="given",
+        )
+        backend = cls.__new__(cls)
+        backend._setup(model, spec, jit_compile, None)
+        return backend
+
+    def _setup(self, model, spec: ModelSpec, jit_compile: bool, dtype_policy: str | None) -> None:
+        self.model = model
+        self.spec = spec
         if dtype_policy:
             model = type(model).from_config({**model.get_config(), "dtype": dtype_policy})
             model.set_weights(self.model.get_weights())
@@ -172,6 +205,43 @@ class KerasBackend:
     def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
         outputs = self._forward(np.asarray(crops, np.float32))
         return {name: np.asarray(outputs[name]) for name in self.spec.pass_outputs}
+
+
+def _keras_spec(
+    model,
+    pipe: pipeline.PipelineConfig,
+    skeleton: Skeleton,
+    visibility_kind: str,
+    amplitude: float,
+    *,
+    source: str,
+    flip_test: bool,
+    flip_test_source: str,
+) -> ModelSpec:
+    """The :class:`ModelSpec` of a Keras model trained with ``pipe``: all recurrent passes are
+    available."""
+    prediction = model.prediction_output
+    passes = sorted(
+        (n for n in model.output_names if n.startswith("keypoints_")), key=_pass_label_order
+    )
+    crop = pipe.crop
+    return ModelSpec(
+        skeleton=skeleton,
+        input_size=int(model.input_size),
+        heatmap_stride=int(model.output_stride),
+        crop_convention=pipe.crop_convention,
+        box_scale=crop.box_scale,
+        fill=crop.fill,
+        normalization=pipe.normalization,
+        amplitude=amplitude,
+        visibility_kind=visibility_kind,
+        prediction_output=prediction,
+        pass_outputs=tuple(passes) if prediction in passes else (prediction,),
+        source=source,
+        format="keras",
+        flip_test=flip_test,
+        flip_test_source=flip_test_source,
+    )
 
 
 def _compiled_forward(model, input_size: int, names: tuple[str, ...], jit_compile: bool = False):
@@ -322,7 +392,9 @@ class SavedModelBackend:
 
 
 class TFLiteBackend:
-    """A ``.tflite`` model whose input is the preprocessed crop and one output the heatmaps.
+    """A ``.tflite`` model whose input is the preprocessed crop and one output the heatmaps, run
+    through its signature (:class:`tfpose.export.tflite_runner.TFLiteRunner`, as the parity
+    report runs it).
 
     A batch is run in one call when the model's batch dimension is dynamic, else one crop at a
     time. Integer (quantised) inputs and outputs are converted with the tensors' quantisation
@@ -330,68 +402,39 @@ class TFLiteBackend:
     """
 
     def __init__(self, path: str, num_threads: int | None = None):
-        from ai_edge_litert.interpreter import Interpreter
+        from tfpose.export.tflite_runner import TFLiteRunner
 
         self.spec = spec_from_export_metadata(find_export_metadata(path), path, "tflite")
-        with console.native_output_filtered():  # the first call creates the XNNPACK delegate
-            self._interpreter = Interpreter(model_path=path, num_threads=num_threads)
-            self._interpreter.allocate_tensors()
-            self._interpreter.invoke()
-        inputs = self._interpreter.get_input_details()
+        self._runner = TFLiteRunner(path, num_threads=num_threads)
+        inputs = self._runner.inputs
         if len(inputs) != 1:
             raise ValueError(f"{path}: expected one input (the crop), the model has {len(inputs)}")
-        self._input = inputs[0]
+        ((self._input_name, details),) = inputs.items()
         expected = self.spec.input_size
-        if list(self._input["shape"][1:]) != [expected, expected, 3]:
+        if list(details["shape"][1:]) != [expected, expected, 3]:
             raise ValueError(
-                f"{path}: input shape {list(self._input['shape'])} does not match input_size "
+                f"{path}: input shape {list(details['shape'])} does not match input_size "
                 f"{expected} of {EXPORT_METADATA_NAME}"
             )
-        self._output = self._heatmap_output(path)
-        self._dynamic_batch = int(self._input.get("shape_signature", self._input["shape"])[0]) < 0
-        self._batch = int(self._input["shape"][0])
+        self._output_name = self._heatmap_output(path)
+        self._dynamic_batch = int(details.get("shape_signature", details["shape"])[0]) < 0
+        self._batch = int(details["shape"][0])
 
-    def _heatmap_output(self, path: str) -> dict:
+    def _heatmap_output(self, path: str) -> str:
         num_keypoints = self.spec.skeleton.num_keypoints
         maps = [
-            d
-            for d in self._interpreter.get_output_details()
+            name
+            for name, d in self._runner.outputs.items()
             if len(d["shape"]) == 4 and int(d["shape"][-1]) == num_keypoints
         ]
         if not maps:
             raise ValueError(f"{path}: no output of shape [B, H, W, {num_keypoints}] (heatmaps)")
-        named = [d for d in maps if "heatmap" in d["name"]]
+        named = [name for name in maps if "heatmap" in name]
         return (named or maps)[0]
 
-    def _set_input(self, crops: np.ndarray) -> None:
-        dtype = self._input["dtype"]
-        if np.issubdtype(dtype, np.integer):
-            scale, zero_point = self._input["quantization"]
-            info = np.iinfo(dtype)
-            crops = np.clip(np.round(crops / scale + zero_point), info.min, info.max)
-        self._interpreter.set_tensor(self._input["index"], crops.astype(dtype))
-
-    def _get_output(self) -> np.ndarray:
-        maps = self._interpreter.get_tensor(self._output["index"])
-        if np.issubdtype(maps.dtype, np.integer):
-            scale, zero_point = self._output["quantization"]
-            maps = (maps.astype(np.float32) - zero_point) * scale
-        return maps.astype(np.float32)
-
     def _run(self, crops: np.ndarray) -> np.ndarray:
-        if self._dynamic_batch and crops.shape[0] != self._batch:
-            self._interpreter.resize_tensor_input(self._input["index"], list(crops.shape))
-            self._interpreter.allocate_tensors()
-            self._input = self._interpreter.get_input_details()[0]
-            self._output = next(
-                d
-                for d in self._interpreter.get_output_details()
-                if d["index"] == self._output["index"]
-            )
-            self._batch = crops.shape[0]
-        self._set_input(crops)
-        self._interpreter.invoke()
-        return self._get_output()
+        maps = self._runner(**{self._input_name: crops})[self._output_name]
+        return maps.astype(np.float32, copy=False)
 
     def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
         crops = np.asarray(crops, np.float32)

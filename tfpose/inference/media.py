@@ -13,7 +13,12 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from tfpose.data.image_files import UnreadableImageError, decoder_messages, read_image_file
+from tfpose.data.image_files import (
+    UnreadableImageError,
+    check_complete,
+    decoder_messages,
+    read_encoded,
+)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg")
@@ -62,35 +67,39 @@ def list_inputs(path: str) -> list[str]:
 
 
 def read_image(path: str, warnings: list[str] | None = None) -> np.ndarray:
-    """Reads an image file as uint8 RGB [H, W, 3].
+    """Reads an image file as uint8 RGB [H, W, 3], decoding it once (OpenCV, which turns the
+    image upright by its EXIF orientation).
 
-    JPEG and PNG files are validated like dataset images (truncated JPEGs are refused). What the
-    decoders print about damaged data they decode anyway (libjpeg's "Corrupt JPEG data: ...")
-    is kept off the console and, with ``warnings``, appended there as one line naming ``path``.
+    JPEG and PNG files are checked like dataset images, without their TensorFlow decode:
+    empty files, files of another format (:func:`tfpose.data.image_files.read_encoded`) and
+    truncated JPEGs (:func:`tfpose.data.image_files.check_complete`) are refused. What the
+    decoder prints about damaged data it decodes anyway (libjpeg's "Corrupt JPEG data: ...") is
+    kept off the console and, with ``warnings``, appended there as one line naming ``path``.
 
     Raises:
       UnreadableInputError: naming ``path`` and the problem.
     """
-    messages: list[str] = []
+    fmt = None
     if path.lower().endswith((".jpg", ".jpeg", ".png")):
         try:
-            image_file = read_image_file(path)
+            data, fmt = read_encoded(path)
         except UnreadableImageError as e:
             raise UnreadableInputError(str(e)) from None
-        messages += image_file.warnings
-        with decoder_messages() as decoded:
-            image = cv2.imdecode(np.frombuffer(image_file.encoded, np.uint8), cv2.IMREAD_COLOR)
-        messages += decoded
+        with decoder_messages() as messages:
+            image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise UnreadableInputError(f"{path}: {fmt} data does not decode (corrupt or truncated)")
+        try:
+            check_complete(path, data, fmt)
+        except UnreadableImageError as e:
+            raise UnreadableInputError(str(e)) from None
     else:
         if not os.path.isfile(path):
             raise UnreadableInputError(f"{path}: no such file")
-        with decoder_messages() as decoded:
+        with decoder_messages() as messages:
             image = cv2.imread(path, cv2.IMREAD_COLOR)
-        messages += decoded
         if image is None:
             raise UnreadableInputError(f"{path}: does not decode as an image")
-    if image is None:
-        raise UnreadableInputError(f"{path}: does not decode as an image")
     if messages and warnings is not None:
         details = "; ".join(dict.fromkeys(messages))
         warnings.append(f"{path}: damaged image data, predicted on what decodes ({details})")

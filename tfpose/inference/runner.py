@@ -5,10 +5,12 @@ Outputs in ``output_dir``:
 * ``predictions.json`` — COCO keypoint results (:mod:`tfpose.inference.results`), one entry per
   person per image or video frame;
 * ``skeleton.json`` — joint names (the order of the keypoints), limbs and the model's input spec;
-* ``overlays/<name>.jpg`` — each image with its persons' skeletons (:func:`drawing.draw_pose`);
+* ``overlays/<name>.jpg`` — each image with its persons' skeletons
+  (:func:`tfpose.drawing.draw_pose`);
 * ``videos/<name>.mp4`` — each video with the skeletons drawn on every frame (``mp4v``);
 * ``heatmaps/<name>[_<person>].jpg`` with ``heatmaps=True`` — the per-pass heatmap grid
-  (:func:`drawing.heatmap_grid`) of every person of every image, and of a video's first frame.
+  (:func:`tfpose.drawing.heatmap_grid`) of every person of every image, and of a video's first
+  frame.
 
 Files that cannot be read are reported on stderr by name, listed in the returned summary under
 ``skipped`` and left out; the run goes on.
@@ -25,8 +27,9 @@ from typing import Any
 import cv2
 import numpy as np
 
+from tfpose import drawing
 from tfpose.inference import boxes as boxes_lib
-from tfpose.inference import drawing, media, results
+from tfpose.inference import media, results
 from tfpose.inference.predictor import PosePrediction, Predictor, normalize_scores
 from tfpose.progress import Progress, write
 

@@ -31,9 +31,9 @@ from tfpose.models.layers import (
     CASCADE_VARIANTS,
     CascadeStages,
     apply_cascade,
-    from_config_without_backbone_weights,
     resolve_dtype,
     scaled_channels,
+    validate_choice,
     validate_common_args,
 )
 
@@ -113,13 +113,8 @@ class CascadeBackbone(CascadeStages, keras.Model):
             input_multiple=64,
             min_input_size=64,
         )
-        if backbone not in backbones.BACKBONES:
-            raise ValueError(
-                f"CascadeBackbone: backbone must be one of {list(backbones.BACKBONES)}, "
-                f"got {backbone!r}"
-            )
-        if variant not in VARIANTS:
-            raise ValueError(f"CascadeBackbone: variant must be one of {VARIANTS}, got {variant!r}")
+        validate_choice("CascadeBackbone", "backbone", backbone, list(backbones.BACKBONES))
+        validate_choice("CascadeBackbone", "variant", variant, VARIANTS)
         if not regressor_width > 0:
             raise ValueError(f"CascadeBackbone: regressor_width must be > 0, got {regressor_width}")
         policy = resolve_dtype(dtype)
@@ -127,9 +122,8 @@ class CascadeBackbone(CascadeStages, keras.Model):
         detector = build_detector(input_size, num_keypoints, backbone, width_multiplier, policy)
         if backbone_weights is not None:
             backbones.load_imagenet_weights(detector, backbone, backbone_weights)
-        image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
-        outputs = apply_cascade(
-            image,
+        image, outputs = apply_cascade(
+            input_size,
             detector,
             variant,
             policy,
@@ -144,16 +138,7 @@ class CascadeBackbone(CascadeStages, keras.Model):
             ),
         )
         super().__init__(inputs=image, outputs=outputs, **kwargs)
-
-        self.num_keypoints = num_keypoints
-        self.input_size = input_size
-        self.backbone = backbone
-        self.backbone_weights = None if backbone_weights is None else str(backbone_weights)
-        self.width_multiplier = width_multiplier
-        self.regressor_width = regressor_width
-        self.hourglass_modules = hourglass_modules
-        self.variant = variant
-        self.dtype_policy_name = policy
+        self.keep_arguments(locals(), policy)
 
     @property
     def output_strides(self) -> dict[str, int]:
@@ -162,22 +147,3 @@ class CascadeBackbone(CascadeStages, keras.Model):
     @property
     def output_stride(self) -> int:
         return OUTPUT_STRIDE
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "num_keypoints": self.num_keypoints,
-            "input_size": self.input_size,
-            "backbone": self.backbone,
-            "backbone_weights": self.backbone_weights,
-            "width_multiplier": self.width_multiplier,
-            "regressor_width": self.regressor_width,
-            "hourglass_modules": self.hourglass_modules,
-            "variant": self.variant,
-            "dtype": self.dtype_policy_name,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return from_config_without_backbone_weights(cls, config)

@@ -29,10 +29,11 @@ from tfpose.models.layers import (
     BilinearUpsampling,
     CascadeStages,
     apply_cascade,
-    from_config_without_backbone_weights,
     resolve_dtype,
     scaled_channels,
+    validate_choice,
     validate_common_args,
+    validate_imagenet_width,
 )
 from tfpose.models.pretrained import load_layer_named_weights, resolve_backbone_weights
 
@@ -270,9 +271,7 @@ class CascadeResNet(CascadeStages, keras.Model):
       [B, S/4, S/4, N] (``regression_regression`` only). The regressor sees
       ``sigmoid(detection)`` (or ``regression_0``), bilinearly upsampled, stacked with the image.
 
-    Staged training: ``model.detector`` is the first stage, ``model.regressor`` the second
-    (``None`` for single-stage variants); set ``model.detector.trainable = False`` to train
-    the regressor alone, then back to ``True`` for joint training (re-compile after each).
+    Staged training: :class:`tfpose.models.layers.CascadeStages`.
     """
 
     def __init__(
@@ -295,8 +294,7 @@ class CascadeResNet(CascadeStages, keras.Model):
             input_multiple=REGRESSOR_STRIDE * 2**HOURGLASS_DEPTH,
             min_input_size=64,
         )
-        if variant not in VARIANTS:
-            raise ValueError(f"CascadeResNet: variant must be one of {VARIANTS}, got {variant!r}")
+        validate_choice("CascadeResNet", "variant", variant, VARIANTS)
         stage_depths = tuple(stage_depths)
         if len(stage_depths) != 4 or not all(isinstance(d, int) and d >= 1 for d in stage_depths):
             raise ValueError(
@@ -314,11 +312,7 @@ class CascadeResNet(CascadeStages, keras.Model):
                     "CascadeResNet: backbone_weights='imagenet' needs stage_depths of "
                     f"ResNet-50/101/152 ({RESNET_STAGE_DEPTHS}), got {stage_depths}"
                 )
-            if str(backbone_weights) == "imagenet" and width_multiplier != 1.0:
-                raise ValueError(
-                    "CascadeResNet: backbone_weights='imagenet' needs width_multiplier=1.0 (the "
-                    f"ImageNet layers have ResNet's widths), got {width_multiplier}"
-                )
+            validate_imagenet_width("CascadeResNet", backbone_weights, width_multiplier, "ResNet's")
             files = tuple(
                 f"resnet{depth}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
                 for suffix in RESNET_WEIGHT_SUFFIXES
@@ -330,9 +324,8 @@ class CascadeResNet(CascadeStages, keras.Model):
         detector = build_detector(input_size, num_keypoints, width_multiplier, stage_depths, policy)
         if weights_path is not None:
             load_layer_named_weights(detector, weights_path)
-        image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
-        outputs = apply_cascade(
-            image,
+        image, outputs = apply_cascade(
+            input_size,
             detector,
             variant,
             policy,
@@ -347,15 +340,7 @@ class CascadeResNet(CascadeStages, keras.Model):
         )
         super().__init__(inputs=image, outputs=outputs, **kwargs)
 
-        # === Config ===
-        self.num_keypoints = num_keypoints
-        self.input_size = input_size
-        self.width_multiplier = width_multiplier
-        self.variant = variant
-        self.stage_depths = stage_depths
-        self.hourglass_modules = hourglass_modules
-        self.backbone_weights = None if backbone_weights is None else str(backbone_weights)
-        self.dtype_policy_name = policy
+        self.keep_arguments(locals(), policy)
 
     @property
     def output_strides(self) -> dict[str, int]:
@@ -370,21 +355,3 @@ class CascadeResNet(CascadeStages, keras.Model):
     def output_stride(self) -> int:
         """Input pixels per pixel of :attr:`prediction_output`."""
         return self.output_strides[self.prediction_output]
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "num_keypoints": self.num_keypoints,
-            "input_size": self.input_size,
-            "width_multiplier": self.width_multiplier,
-            "variant": self.variant,
-            "stage_depths": list(self.stage_depths),
-            "hourglass_modules": self.hourglass_modules,
-            "backbone_weights": self.backbone_weights,
-            "dtype": self.dtype_policy_name,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return from_config_without_backbone_weights(cls, config)

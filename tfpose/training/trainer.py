@@ -17,13 +17,14 @@ Workdir layout (everything a run writes):
 
 Re-running the same command finds ``checkpoints/`` and continues from the latest step; a run
 that already reached its last step only rewrites ``model.keras``/``metrics.json``.
+
+The schedules are :mod:`tfpose.training.stages` and the workdir's files (atomic writes,
+``history.csv``) :mod:`tfpose.training.workdir`; their names are re-exported here.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import errno
 import json
 import math
 import os
@@ -39,16 +40,34 @@ import tensorflow as tf
 
 from tfpose import losses
 from tfpose.progress import Progress
+from tfpose.training.stages import STAGES, Stage, stage_at, stage_loss_spec
+from tfpose.training.workdir import (
+    WRITE_ERRNOS,
+    WorkdirError,
+    append_history,
+    check_writable,
+    history_rows,
+    truncate_history,
+    write_atomically,
+)
 
-STAGES = ("detector", "regressor", "joint")
+__all__ = [
+    "STAGES",
+    "PeerFailedError",
+    "Stage",
+    "Trainer",
+    "TrainerConfig",
+    "TrainingDivergedError",
+    "WorkdirError",
+    "check_writable",
+    "history_rows",
+    "stage_at",
+    "stage_loss_spec",
+]
 
 
 class TrainingDivergedError(RuntimeError):
     """The loss or the weights became NaN/inf; the last good checkpoint is kept."""
-
-
-class WorkdirError(RuntimeError):
-    """The workdir cannot be written (permissions, disk full)."""
 
 
 class PeerFailedError(RuntimeError):
@@ -65,63 +84,6 @@ _PEER_ERRORS = (
     tf.errors.CancelledError,
     tf.errors.AbortedError,
 )
-# OSError numbers that mean "this run cannot write its files here".
-_WRITE_ERRNOS = (
-    errno.ENOSPC,
-    errno.EDQUOT,
-    errno.EFBIG,
-    errno.EACCES,
-    errno.EPERM,
-    errno.EROFS,
-)
-
-
-@dataclasses.dataclass(frozen=True)
-class Stage:
-    """A contiguous range of global steps with one set of trainable layers and loss terms.
-
-    Attributes:
-      name: ``"detector"`` (only the detector trains, only first-stage losses), ``"regressor"``
-        (detector frozen, only the regression loss) or ``"joint"`` (everything).
-      steps: number of steps in this stage.
-    """
-
-    name: str
-    steps: int
-
-    def __post_init__(self) -> None:
-        if self.name not in STAGES:
-            raise ValueError(f"unknown stage {self.name!r}; stages are {', '.join(STAGES)}")
-        if self.steps <= 0:
-            raise ValueError(f"stage {self.name!r} must have a positive number of steps")
-
-
-def stage_at(stages: Sequence[Stage], step: int) -> tuple[int, Stage]:
-    """The index and stage that global ``step`` (0-based) belongs to."""
-    end = 0
-    for i, stage in enumerate(stages):
-        end += stage.steps
-        if step < end:
-            return i, stage
-    return len(stages) - 1, stages[-1]
-
-
-def stage_loss_spec(
-    spec: Mapping[str, losses.LossTerm], stage: str, first_stage_outputs: Sequence[str]
-) -> dict[str, losses.LossTerm]:
-    """The loss terms active in ``stage``: first-stage outputs only for ``detector``, the rest
-    for ``regressor``, all for ``joint``."""
-    if stage == "joint":
-        return dict(spec)
-    keep = (
-        (lambda n: n in first_stage_outputs)
-        if stage == "detector"
-        else (lambda n: n not in first_stage_outputs)
-    )
-    selected = {name: term for name, term in spec.items() if keep(name)}
-    if not selected:
-        raise ValueError(f"stage {stage!r} has no loss term among outputs {sorted(spec)}")
-    return selected
 
 
 @dataclasses.dataclass
@@ -180,30 +142,6 @@ def _is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     return resolver is not None and bool(resolver.cluster_spec().as_dict())
 
 
-def check_writable(directory: str) -> None:
-    """Raises :class:`WorkdirError` unless a file can be created in ``directory``."""
-    try:
-        os.makedirs(directory, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory):
-            pass
-    except OSError as e:
-        raise WorkdirError(f"workdir {directory} is not writable: {e.strerror or e}") from None
-
-
-def _write_atomically(path: str, write: Callable[[Any], None]) -> None:
-    """Writes ``path`` through a temporary file and a rename, so that a kill or a full disk
-    leaves either the old or the new content, never a half-written file."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w", newline="") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _all_finite(variables: Sequence[Any]) -> bool:
     checks = [
         tf.reduce_all(tf.math.is_finite(tf.convert_to_tensor(v)))
@@ -227,6 +165,8 @@ class Trainer:
       evaluate_fn: ``(model) -> (metrics dict, images dict or None)``, run on the chief; None
         skips validation.
       set_stage_fn: ``(model, stage_name) -> None`` sets the trainable layers of a stage.
+      on_model_saved: ``(path) -> None``, called on each saved ``.keras`` file before it takes
+        its final name (training stores the run's record inside the file there).
     """
 
     def __init__(
@@ -239,6 +179,7 @@ class Trainer:
         train_dataset_fn: Callable[[int], tf.data.Dataset],
         evaluate_fn: Callable[[keras.Model], tuple[dict, dict | None]] | None = None,
         set_stage_fn: Callable[[keras.Model, str], None] | None = None,
+        on_model_saved: Callable[[str], None] | None = None,
     ):
         self.config = config
         self.strategy = strategy
@@ -248,6 +189,7 @@ class Trainer:
         self.train_dataset_fn = train_dataset_fn
         self.evaluate_fn = evaluate_fn
         self.set_stage_fn = set_stage_fn
+        self.on_model_saved = on_model_saved
         self.is_chief, worker = _task(strategy)
         # Every worker takes part in saving (variables may be mirrored); the chief writes the
         # run's files, the others keep their copies in WORKDIR/<worker>/ (identical weights).
@@ -319,47 +261,15 @@ class Trainer:
         return os.path.join(self.config.workdir, name)
 
     def _append_history(self, row: dict[str, Any]) -> None:
-        """Appends a row to history.csv; a row with new columns (the first validation)
-        rewrites the file once with the wider header."""
-        if not self.is_chief:
-            return
-        path = self._path("history.csv")
-        rows: list[dict[str, str]] = []
-        fields: list[str] = []
-        if os.path.exists(path):
-            with open(path, newline="") as f:
-                reader = csv.DictReader(f)
-                fields = list(reader.fieldnames or [])
-                if any(key not in fields for key in row):
-                    rows = list(reader)
-        new_fields = [key for key in row if key not in fields]
-        if new_fields or not fields:
-            wider = fields + new_fields
-
-            def rewrite(f):
-                writer = csv.DictWriter(f, wider)
-                writer.writeheader()
-                writer.writerows(rows)
-
-            _write_atomically(path, rewrite)
-            fields = wider
-        with open(path, "a", newline="") as f:
-            csv.DictWriter(f, fields).writerow(row)
+        """Appends a row to history.csv (on the chief); a row with new columns (the first
+        validation) rewrites the file once with the wider header."""
+        if self.is_chief:
+            append_history(self._path("history.csv"), row)
 
     def _truncate_history(self, step: int) -> None:
         """Drops history rows after ``step`` (written after the checkpoint a resume restores)."""
-        path = self._path("history.csv")
-        if not self.is_chief or not os.path.exists(path):
-            return
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f))
-        if not rows:
-            return
-        header, body = rows[0], rows[1:]
-        # A row cut short by a kill mid-write has fewer fields (or a cut step number): dropped.
-        kept = [r for r in body if len(r) == len(header) and r[0].isdigit() and int(r[0]) <= step]
-        if len(kept) != len(body):
-            _write_atomically(path, lambda f: csv.writer(f).writerows([header, *kept]))
+        if self.is_chief:
+            truncate_history(self._path("history.csv"), step)
 
     def _summary_writer(self):
         if self._writer is None:
@@ -393,6 +303,8 @@ class Trainer:
         tmp = path + ".tmp.keras"
         try:
             self.model.save(tmp)
+            if self.on_model_saved is not None:
+                self.on_model_saved(tmp)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
@@ -484,7 +396,7 @@ class Trainer:
                 f"each again with its same command: all resume from {latest or 'the start'}."
             ) from None
         except OSError as e:
-            if e.errno not in _WRITE_ERRNOS:
+            if e.errno not in WRITE_ERRNOS:
                 raise
             where = e.filename or self.config.workdir
             raise WorkdirError(
@@ -610,7 +522,7 @@ class Trainer:
             "validation": val_metrics,
         }
         if self.is_chief:
-            _write_atomically(self._path("metrics.json"), lambda f: json.dump(summary, f, indent=2))
+            write_atomically(self._path("metrics.json"), lambda f: json.dump(summary, f, indent=2))
         return summary
 
     def _start_stage(self, stage: Stage) -> Callable:
@@ -628,9 +540,3 @@ class Trainer:
             self._progress.refresh()
         else:
             self._log(f"{what} ([{stage.name}] stage) and reading the first batch ...")
-
-
-def history_rows(workdir: str) -> list[dict[str, str]]:
-    """The rows of ``WORKDIR/history.csv``."""
-    with open(os.path.join(workdir, "history.csv"), newline="") as f:
-        return list(csv.DictReader(f))

@@ -2,9 +2,10 @@
 
 Each entry is a folder ``tfpose/zoo/<name>/`` holding ``model.keras`` (the trained model with
 float16 weights, to keep the package small; it is run in float32) and the ``flags.json`` its
-training run wrote; ``manifest.json`` lists the entries with their sha256, input size,
-skeleton, the command that trained them, their measured score and the predictor settings
-they were scored with. Every tool takes a name where it takes a model path::
+training run wrote (entries added by :func:`add_entry` also hold it inside ``model.keras``);
+``manifest.json`` lists the entries with their sha256, input size, skeleton, the command that
+trained them, their measured score and the predictor settings they were scored with. Every
+tool takes a name where it takes a model path::
 
     python -m tfpose.zoo                                   # what ships
     python -m tfpose.predict --model=lspet_mobilenet_v2 --input=photo.jpg --output_dir=out
@@ -148,7 +149,15 @@ def add_entry(
     import keras
 
     import tfpose.models  # noqa: F401  (registers the model classes)
+    from tfpose import run_config
 
+    _, flags = run_config.load_saved_run(model_path)  # the model's record, or its flags.json
+    flags = dict(flags)
+    # Absolute paths of the training machine mean nothing where the package is installed;
+    # relative ones (data/lspet) are where the README's commands put the data.
+    for key in ("workdir", "records"):
+        if key in flags and os.path.isabs(str(flags[key])):
+            flags[key] = os.path.basename(str(flags[key]).rstrip("/"))
     trained = keras.models.load_model(model_path)
     half = type(trained).from_config({**trained.get_config(), "dtype": "float16"})
     half.set_weights([w.astype("float16") for w in trained.get_weights()])
@@ -156,18 +165,11 @@ def add_entry(
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / MODEL_FILE
     half.save(target)
+    run_config.write_run_record(str(target), flags)
     if target.stat().st_size > MAX_BYTES:
         size = target.stat().st_size / 1e6
         target.unlink()
         raise ValueError(f"{name}: {size:.1f} MB exceeds the {MAX_BYTES / 1e6:.0f} MB limit")
-    flags_source = pathlib.Path(model_path).resolve().parent / FLAGS_FILE
-    with open(flags_source) as f:
-        flags = json.load(f)
-    # Absolute paths of the training machine mean nothing where the package is installed;
-    # relative ones (data/lspet) are where the README's commands put the data.
-    for key in ("workdir", "records"):
-        if key in flags and os.path.isabs(str(flags[key])):
-            flags[key] = os.path.basename(str(flags[key]).rstrip("/"))
     with open(folder / FLAGS_FILE, "w") as f:
         json.dump(flags, f, indent=2)
     entry = ZooEntry(

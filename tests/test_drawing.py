@@ -4,7 +4,7 @@ look different, the grid has one column per pass."""
 import numpy as np
 import pytest
 
-from tfpose.inference import drawing
+from tfpose import drawing
 from tfpose.skeletons import MPII
 
 
@@ -71,3 +71,51 @@ def test_heatmap_grid_has_a_column_per_pass_and_a_row_per_joint():
     assert cell(left, 2)[28:36, 28:36].sum() > cell(right, 2)[28:36, 28:36].sum() + 1000
     with pytest.raises(ValueError, match="at least one pass"):
         drawing.heatmap_grid(crop, [], MPII, 12.0)
+
+
+def test_annotation_style_skips_unannotated_joints_and_colours_by_side():
+    image = np.zeros((100, 100, 3), np.uint8)
+    keypoints = np.full((MPII.num_keypoints, 2), 50.0, np.float32)
+    left, right = MPII.index("left_wrist"), MPII.index("right_wrist")
+    keypoints[left], keypoints[right] = (20, 20), (80, 80)
+    visible = np.zeros(MPII.num_keypoints, bool)
+    visible[[left, right]] = True
+    drawn = visible.copy()
+    canvas = drawing.draw_skeleton(
+        image, keypoints, MPII, visible, drawn=drawn, style=drawing.ANNOTATION
+    )
+    np.testing.assert_array_equal(canvas[20, 20], drawing.SIDE_COLORS["left"])
+    np.testing.assert_array_equal(canvas[80, 80], drawing.SIDE_COLORS["right"])
+    assert not canvas[40:60, 40:60].any()  # the joints not drawn (and their limbs) are absent
+
+
+def test_overlay_heatmap_shows_the_map_and_keeps_the_image_elsewhere():
+    image = np.full((64, 64, 3), 200, np.uint8)
+    values = np.zeros((16, 16), np.float32)
+    values[8, 8] = 2.0
+    shown = drawing.overlay_heatmap(image, values, amplitude=2.0)
+    assert shown.shape == image.shape
+    assert (shown[0, 0] == 100).all()  # dimmed by half where the map is empty
+    assert shown[32:36, 32:36].astype(int).sum() != 100 * 3 * 16
+    grey = drawing.overlay_heatmap(image, np.ones((16, 16)), 1.0, dim=1.0, colormap=None)
+    assert (grey == 255).all()
+    fixed = drawing.overlay_heatmap(image, np.zeros((16, 16)), 1.0, colormap=None, opacity=0.5)
+    assert (fixed == 50).all()  # half of the dimmed image under a black map
+
+
+def test_heatmap_strips_put_panels_side_by_side_scaled_to_one():
+    predicted = np.random.default_rng(0).uniform(0, 5, (6, 8, 8, 3)).astype(np.float32)
+    strips = drawing.heatmap_strips([predicted, predicted * 10, None])
+    assert strips.shape == (4, 8, 16, 1)
+    assert strips.max() == pytest.approx(1.0)
+    np.testing.assert_allclose(strips[:, :, :8], strips[:, :, 8:], rtol=1e-6)
+
+
+def test_tile_grid_lays_out_rows_with_a_footer():
+    tiles = [np.zeros((10, 20, 3), np.uint8)] * 5
+    sheet = drawing.tile_grid(tiles, 2, footer="legend")
+    assert sheet.shape == (3 * 12 + 22, 2 * 22 - 2, 3)
+    assert (sheet[:10, :20] == 0).all() and (sheet[10:12] == 255).all()
+    assert drawing.tile_grid(tiles, 5).shape == (12, 5 * 22 - 2, 3)
+    with pytest.raises(ValueError, match="columns"):
+        drawing.tile_grid(tiles, 0)
