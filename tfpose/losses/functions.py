@@ -88,14 +88,18 @@ def _prepare(
             f"target and {prediction_name} must have the same shape, got {target.shape} and "
             f"{prediction.shape}"
         )
+    return target, prediction, broadcast_weight(weight, target)
+
+
+def broadcast_weight(weight: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+    """``weight`` broadcast to ``target``'s shape; ValueError naming both shapes if it cannot."""
     try:
         tf.broadcast_static_shape(weight.shape, target.shape)
     except ValueError as error:
         raise ValueError(
             f"weight of shape {weight.shape} does not broadcast to the target's {target.shape}"
         ) from error
-    weight = tf.broadcast_to(weight, tf.shape(target))
-    return target, prediction, weight
+    return tf.broadcast_to(weight, tf.shape(target))
 
 
 def _per_example(weighted: tf.Tensor, normalize: Normalize) -> tf.Tensor:

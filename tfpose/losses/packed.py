@@ -18,6 +18,7 @@ from tfpose.losses.functions import (
     _check_background_ratio,
     _check_empty_map_weight,
     _check_normalize,
+    broadcast_weight,
     foreground_weighted_mse,
     masked_l2,
     sigmoid_cross_entropy,
@@ -38,13 +39,7 @@ def pack_target(target: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
     """
     target = tf.cast(tf.convert_to_tensor(target), tf.float32)
     weight = tf.cast(tf.convert_to_tensor(weight), tf.float32)
-    try:
-        tf.broadcast_static_shape(weight.shape, target.shape)
-    except ValueError as error:
-        raise ValueError(
-            f"weight of shape {weight.shape} does not broadcast to the target's {target.shape}"
-        ) from error
-    return tf.concat([target, tf.broadcast_to(weight, tf.shape(target))], axis=-1)
+    return tf.concat([target, broadcast_weight(weight, target)], axis=-1)
 
 
 def unpack_target(y_true: tf.Tensor, num_channels: int | tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
