@@ -48,6 +48,20 @@ def _setting(default: Any = dataclasses.MISSING, help: str = "", **flag: Any) ->
     return dataclasses.field(default=default, metadata={"help": help, **flag})
 
 
+def parse_positive_ints(entries: list[str]) -> tuple[int, ...]:
+    """``["128", "64"]`` -> ``(128, 64)``; raises ``ValueError`` naming the bad entry."""
+    values = []
+    for text in entries:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise ValueError(f"--decoder_channels entry {text!r} must be a positive integer")
+        values.append(value)
+    return tuple(values)
+
+
 def parse_stages(entries: list[str]) -> tuple[tuple[str, float], ...]:
     """``["detector:10", "joint:40"]`` -> ``(("detector", 10.0), ("joint", 40.0))``."""
     return tuple(_parse_stage(e) for e in entries)
@@ -137,6 +151,13 @@ class RunConfig:
         "this stride's output (0: train them all, the default); 8 makes a 128-px MobileNetV2 "
         "step about 1.4x faster on CPU.",
         choices=(0, 4, 8, 16, 32),
+    )
+    decoder_channels: tuple[int, ...] | None = _setting(
+        None,
+        "Recurrent on a pretrained backbone: output channels of the decoder's three transposed "
+        "convolutions, e.g. 128,128,64 (default: 256 x width each); the last one, at stride 4, "
+        "is most of the decoder's cost.",
+        parse=parse_positive_ints,
     )
 
     # Data and targets.
@@ -377,7 +398,14 @@ def load_saved_run(model_path: str) -> tuple[RunConfig, dict[str, Any]]:
             saved = json.load(f)
     fields = {f.name for f in dataclasses.fields(RunConfig)}
     values = {k: v for k, v in saved.items() if k in fields}
-    for key in ("scale_range", "stages", "learning_rates", "lr_boundaries", "pass_weights"):
+    for key in (
+        "scale_range",
+        "stages",
+        "learning_rates",
+        "lr_boundaries",
+        "pass_weights",
+        "decoder_channels",
+    ):
         if values.get(key) is not None:
             values[key] = tuple(tuple(v) if isinstance(v, list) else v for v in values[key])
     return RunConfig(**values), saved

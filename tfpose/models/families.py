@@ -112,6 +112,7 @@ def _recurrent_arguments(config, skeleton):
         "head_activation",
         "large_kernels",
         "frozen_backbone_stride",
+        "decoder_channels",
     ):
         if getattr(config, name) is not None:
             kwargs[name] = getattr(config, name)
