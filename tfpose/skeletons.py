@@ -90,29 +90,24 @@ class Skeleton:
         return tuple(perm)
 
 
+# MPII and LSP list the legs, and the arms, in the same order: from the right ankle (wrist) up
+# the right limb, then down the left one.
+_LEGS = ("right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle")
+_ARMS = (
+    "right_wrist",
+    "right_elbow",
+    "right_shoulder",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+)
+
 # MPII Human Pose, 16 joints, in the order of the official release and of
 # ../shared/reference/methods.md. The official name of joint 8 is "upper neck"; it is called
 # "neck" here so that it corresponds by name to LSP's neck.
 MPII = Skeleton(
     name="mpii",
-    joint_names=(
-        "right_ankle",
-        "right_knee",
-        "right_hip",
-        "left_hip",
-        "left_knee",
-        "left_ankle",
-        "pelvis",
-        "thorax",
-        "neck",
-        "head_top",
-        "right_wrist",
-        "right_elbow",
-        "right_shoulder",
-        "left_shoulder",
-        "left_elbow",
-        "left_wrist",
-    ),
+    joint_names=_LEGS + ("pelvis", "thorax", "neck", "head_top") + _ARMS,
     flip_pairs=((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13)),
     # The 15 "body part" maps of the recurrent network (Belagiannis & Zisserman), from the
     # released MatConvNet code (1-based there): (1,2) (2,3) (3,7) (4,5) (5,6) (7,4) (8,10)
@@ -141,22 +136,7 @@ MPII = Skeleton(
 # Leeds Sports Pose (LSP and LSP Extended), 14 joints, order of the datasets' README.
 LSP = Skeleton(
     name="lsp",
-    joint_names=(
-        "right_ankle",
-        "right_knee",
-        "right_hip",
-        "left_hip",
-        "left_knee",
-        "left_ankle",
-        "right_wrist",
-        "right_elbow",
-        "right_shoulder",
-        "left_shoulder",
-        "left_elbow",
-        "left_wrist",
-        "neck",
-        "head_top",
-    ),
+    joint_names=_LEGS + _ARMS + ("neck", "head_top"),
     flip_pairs=((0, 5), (1, 4), (2, 3), (6, 11), (7, 10), (8, 9)),
     # LSP has no pelvis or thorax, so the MPII limbs through them become the limbs the
     # same body parts span here: hip-to-hip for the pelvis, hip-to-shoulder for each side

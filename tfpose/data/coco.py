@@ -134,10 +134,7 @@ def _read_people(
         example = example_or_skip(
             skip_log,
             path,
-            image_bytes=image.encoded,
-            image_format=image.format,
-            image_height=image.height,
-            image_width=image.width,
+            image,
             image_id=person["file_name"],
             keypoints=person["keypoints"],
             visibility=person["visibility"],

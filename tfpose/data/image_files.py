@@ -184,12 +184,18 @@ def read_or_skip(path: str, skip_log: SkipLog) -> ImageFile | None:
     return image
 
 
-def example_or_skip(skip_log: SkipLog, path: str, **fields) -> PoseExample | None:
-    """``PoseExample(**fields)``, or ``None`` after logging and counting an annotation that it
-    rejects (NaN or far-outside joints, a scale <= 0, ...): one bad annotation in a large
-    dataset should cost that person, not the conversion."""
+def example_or_skip(skip_log: SkipLog, path: str, image: ImageFile, **fields) -> PoseExample | None:
+    """``PoseExample(**fields)`` with ``image``'s bytes, format and size, or ``None`` after
+    logging and counting an annotation that it rejects (NaN or far-outside joints, a scale <= 0,
+    ...): one bad annotation in a large dataset should cost that person, not the conversion."""
     try:
-        return PoseExample(**fields)
+        return PoseExample(
+            image_bytes=image.encoded,
+            image_format=image.format,
+            image_height=image.height,
+            image_width=image.width,
+            **fields,
+        )
     except ValueError as e:
         skip_log.skip("invalid annotation", f"{path}: {e}")
         return None

@@ -19,7 +19,7 @@ scale come from the annotated joints (:func:`tfpose.data.example.center_scale_fr
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import scipy.io
@@ -121,10 +121,7 @@ def _read_split(
         example = example_or_skip(
             skip_log,
             path,
-            image_bytes=image.encoded,
-            image_format=image.format,
-            image_height=image.height,
-            image_width=image.width,
+            image,
             image_id=name,
             keypoints=person["keypoints"],
             visibility=person["visibility"],
@@ -156,21 +153,33 @@ def _clip(splits: dict[str, tuple[int, int]], num_people: int) -> dict[str, tupl
     return {name: (a, min(b, num_people)) for name, (a, b) in splits.items() if a <= num_people}
 
 
+def _read_dataset(
+    data_dir: str,
+    skip_log: SkipLog,
+    dataset: str,
+    parse: Callable[[np.ndarray, str], list[dict]],
+    splits: dict[str, tuple[int, int]],
+    digits: int,
+    occlusion_labelled: bool,
+) -> dict[str, tuple[int, Iterator[PoseExample]]]:
+    """``{split: (count before skips, examples)}`` of one dataset's layout: ``parse`` reads its
+    ``joints.mat``, image names have ``digits`` digits."""
+    joints = _check_layout(data_dir, dataset)
+    people = parse(joints, os.path.join(data_dir, "joints.mat"))
+    return {
+        split: (
+            b - a + 1,
+            _read_split(data_dir, people, a, b, digits, dataset, occlusion_labelled, skip_log),
+        )
+        for split, (a, b) in _clip(splits, len(people)).items()
+    }
+
+
 def read_lsp(data_dir: str, skip_log: SkipLog) -> dict[str, tuple[int, Iterator[PoseExample]]]:
     """Original LSP: ``{"train": (count, examples), "test": ...}``; count is before skips."""
-    joints = _check_layout(data_dir, "lsp")
-    people = parse_lsp_joints(joints, os.path.join(data_dir, "joints.mat"))
-    return {
-        split: (b - a + 1, _read_split(data_dir, people, a, b, 4, "lsp", True, skip_log))
-        for split, (a, b) in _clip(LSP_SPLITS, len(people)).items()
-    }
+    return _read_dataset(data_dir, skip_log, "lsp", parse_lsp_joints, LSP_SPLITS, 4, True)
 
 
 def read_lspet(data_dir: str, skip_log: SkipLog) -> dict[str, tuple[int, Iterator[PoseExample]]]:
     """LSP Extended: ``{"train", "val", "test"}`` → (count before skips, examples)."""
-    joints = _check_layout(data_dir, "lspet")
-    people = parse_lspet_joints(joints, os.path.join(data_dir, "joints.mat"))
-    return {
-        split: (b - a + 1, _read_split(data_dir, people, a, b, 5, "lspet", False, skip_log))
-        for split, (a, b) in _clip(LSPET_SPLITS, len(people)).items()
-    }
+    return _read_dataset(data_dir, skip_log, "lspet", parse_lspet_joints, LSPET_SPLITS, 5, False)

@@ -291,10 +291,7 @@ def _read_people(
         example = example_or_skip(
             skip_log,
             path,
-            image_bytes=image.encoded,
-            image_format=image.format,
-            image_height=image.height,
-            image_width=image.width,
+            image,
             image_id=person["image"],
             keypoints=np.where(annotated[:, None], person["keypoints"] - 1.0, 0.0),
             visibility=person["visibility"],

@@ -114,6 +114,27 @@ def check_shape(array: np.ndarray, path: Any, key: str, expected: str, ok: bool)
         raise ValueError(f"{path}: {key!r} must be {expected}, got shape {array.shape}")
 
 
+def shaped_field(
+    contents: Mapping[str, Any],
+    key: str,
+    path: Any,
+    dims: str,
+    shape: tuple[int | None, ...],
+    described: str | None = None,
+) -> np.ndarray:
+    """:func:`numeric_field` (``expected`` = ``described`` or ``dims``, e.g. ``"[K, 2, N]"``)
+    checked by :func:`check_shape` against ``shape``, whose ``None`` entries take any length.
+    The shape error names ``dims``, followed by the lengths when ``shape`` fixes them all."""
+    array = numeric_field(contents, key, path, described or dims)
+    ok = array.ndim == len(shape) and all(
+        n is None or n == length for n, length in zip(shape, array.shape, strict=False)
+    )
+    if all(n is not None for n in shape):
+        dims = f"{dims} = {list(shape)}"
+    check_shape(array, path, key, dims, ok)
+    return array
+
+
 def string_list(values: Any) -> tuple[str, ...]:
     """An array of strings or bytes (any shape) as a flat tuple of str."""
     values = np.asarray(values).reshape(-1)

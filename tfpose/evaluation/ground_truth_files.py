@@ -29,10 +29,10 @@ import numpy as np
 
 from tfpose.data.example import NOT_ANNOTATED, OCCLUDED, VISIBLE
 from tfpose.evaluation.array_files import (
-    check_shape,
     numeric_field,
     read_contents,
     scalar_string,
+    shaped_field,
     string_list,
 )
 
@@ -96,29 +96,19 @@ def load_ground_truth(path: str | pathlib.Path) -> GroundTruth:
 
 
 def _mpii_ground_truth(contents: Mapping[str, Any], path: Any) -> GroundTruth:
-    positions = numeric_field(contents, "pos_gt_src", path, "[K, 2, N]")
-    check_shape(
-        positions, path, "pos_gt_src", "[K, 2, N]", positions.ndim == 3 and positions.shape[1] == 2
-    )
+    positions = shaped_field(contents, "pos_gt_src", path, "[K, 2, N]", (None, 2, None))
     num_keypoints, _, num_persons = positions.shape
-    missing = numeric_field(contents, "jnt_missing", path, "[K, N], 1 = not annotated")
-    check_shape(
-        missing,
-        path,
+    missing = shaped_field(
+        contents,
         "jnt_missing",
-        f"[K, N] = [{num_keypoints}, {num_persons}]",
-        missing.shape == (num_keypoints, num_persons),
+        path,
+        "[K, N]",
+        (num_keypoints, num_persons),
+        described="[K, N], 1 = not annotated",
     )
     head_boxes = None
     if "headboxes_src" in contents:
-        boxes = numeric_field(contents, "headboxes_src", path, "[2, 2, N]")
-        check_shape(
-            boxes,
-            path,
-            "headboxes_src",
-            f"[2, 2, N] = [2, 2, {num_persons}]",
-            boxes.shape == (2, 2, num_persons),
-        )
+        boxes = shaped_field(contents, "headboxes_src", path, "[2, 2, N]", (2, 2, num_persons))
         # headboxes_src[c, :, n] is corner c (x, y) of person n.
         head_boxes = np.concatenate([boxes[0].T, boxes[1].T], axis=1)
     visibility = np.where(missing.T > 0, NOT_ANNOTATED, VISIBLE).astype(np.int64)
@@ -163,30 +153,15 @@ def _lsp_ground_truth(contents: Mapping[str, Any], path: Any) -> GroundTruth:
 
 
 def _tfpose_ground_truth(contents: Mapping[str, Any], path: Any) -> GroundTruth:
-    keypoints = numeric_field(contents, "keypoints", path, "[N, K, 2]")
-    check_shape(
-        keypoints, path, "keypoints", "[N, K, 2]", keypoints.ndim == 3 and keypoints.shape[2] == 2
-    )
-    visibility = numeric_field(contents, "visibility", path, "[N, K] in {0, 1, 2}")
-    check_shape(
-        visibility,
-        path,
-        "visibility",
-        f"[N, K] = {list(keypoints.shape[:2])}",
-        visibility.shape == keypoints.shape[:2],
+    keypoints = shaped_field(contents, "keypoints", path, "[N, K, 2]", (None, None, 2))
+    visibility = shaped_field(
+        contents, "visibility", path, "[N, K]", keypoints.shape[:2], described="[N, K] in {0, 1, 2}"
     )
     if not np.isin(visibility, (NOT_ANNOTATED, OCCLUDED, VISIBLE)).all():
         raise ValueError(f"{path}: 'visibility' values must be 0, 1 or 2")
     head_boxes = None
     if "head_boxes" in contents:
-        head_boxes = numeric_field(contents, "head_boxes", path, "[N, 4]")
-        check_shape(
-            head_boxes,
-            path,
-            "head_boxes",
-            f"[N, 4] = [{keypoints.shape[0]}, 4]",
-            head_boxes.shape == (keypoints.shape[0], 4),
-        )
+        head_boxes = shaped_field(contents, "head_boxes", path, "[N, 4]", (keypoints.shape[0], 4))
     image_ids = None
     if "image_ids" in contents:
         image_ids = string_list(contents["image_ids"])

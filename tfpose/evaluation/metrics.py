@@ -98,39 +98,44 @@ MPII_PORT = PckConvention(
     excluded_from_mean=("pelvis", "thorax"),
 )
 
-MPII_MATLAB = PckConvention(
-    name="matlab",
-    description="official MATLAB: <=, Head = mean(neck, head top), Total pooled over 14 joints",
-    inclusive=True,
-    columns=(("Head", ("neck", "head_top")), *_BODY_COLUMNS),
-    mean_name="Total",
-    mean_kind="pooled",
+
+def _pooled_convention(
+    name: str, description: str, head: tuple[str, ...], excluded_from_mean: tuple[str, ...] = ()
+) -> PckConvention:
+    """The MATLAB evaluation's table: ``<=``, Head = mean of the ``head`` joints (no Head
+    column without them), Total pooled."""
+    return PckConvention(
+        name=name,
+        description=description,
+        inclusive=True,
+        columns=((("Head", head),) if head else ()) + _BODY_COLUMNS,
+        mean_name="Total",
+        mean_kind="pooled",
+        excluded_from_mean=excluded_from_mean,
+    )
+
+
+MPII_MATLAB = _pooled_convention(
+    "matlab",
+    "official MATLAB: <=, Head = mean(neck, head top), Total pooled over 14 joints",
+    ("neck", "head_top"),
     excluded_from_mean=("pelvis", "thorax"),
 )
 
 # LSP tables come from the same MATLAB code (Pishchulin et al.'s evaluation): Head = mean of
 # neck and head top, Total pooled over all 14 joints.
-LSP_MATLAB = PckConvention(
-    name="lsp",
-    description="LSP MATLAB: <=, Head = mean(neck, head top), Total pooled over 14 joints",
-    inclusive=True,
-    columns=(("Head", ("neck", "head_top")), *_BODY_COLUMNS),
-    mean_name="Total",
-    mean_kind="pooled",
+LSP_MATLAB = _pooled_convention(
+    "lsp",
+    "LSP MATLAB: <=, Head = mean(neck, head top), Total pooled over 14 joints",
+    ("neck", "head_top"),
 )
 
 
 def generic_convention(skeleton: Skeleton) -> PckConvention:
     """A PCK table for any skeleton: ``<=``, Head = the head joints it has, Total pooled."""
     head = tuple(name for name in _HEAD_JOINT_NAMES if name in skeleton.joint_names)
-    columns = ((("Head", head),) if head else ()) + _BODY_COLUMNS
-    return PckConvention(
-        name="pck",
-        description=f"generic PCK: <=, Head = mean({', '.join(head)}), Total pooled over all",
-        inclusive=True,
-        columns=columns,
-        mean_name="Total",
-        mean_kind="pooled",
+    return _pooled_convention(
+        "pck", f"generic PCK: <=, Head = mean({', '.join(head)}), Total pooled over all", head
     )
 
 

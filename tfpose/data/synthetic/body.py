@@ -64,6 +64,39 @@ def _limb_frame(limb: LimbPose, side: float, parent: np.ndarray) -> np.ndarray:
     return _rotation(direction, side * limb.twist_deg) @ base
 
 
+_ARM_JOINTS = ("shoulder", "elbow", "wrist")
+_LEG_JOINTS = ("hip", "knee", "ankle")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Limb:
+    """A posed arm or leg: its joints (root, middle, end) and the unit directions of its upper
+    and lower segments and of the side its middle joint bends towards."""
+
+    joints: tuple[np.ndarray, np.ndarray, np.ndarray]
+    upper: np.ndarray
+    lower: np.ndarray
+    bend: np.ndarray
+
+
+def _pose_limb(
+    limb: LimbPose,
+    side: float,
+    parent: np.ndarray,
+    root: np.ndarray,
+    lengths: tuple[float, float],
+    bends_forwards: bool,
+) -> _Limb:
+    """Places a limb from its ``root`` joint; elbows bend forwards, knees backwards."""
+    frame = _limb_frame(limb, side, parent)
+    upper = -frame[:, 1]
+    bend = frame[:, 2] if bends_forwards else -frame[:, 2]
+    b = math.radians(limb.bend_deg)
+    lower = math.cos(b) * upper + math.sin(b) * bend
+    middle = root + lengths[0] * upper
+    return _Limb((root, middle, middle + lengths[1] * lower), upper, lower, bend)
+
+
 @dataclasses.dataclass(frozen=True)
 class _Body3d:
     """Joint positions [K, 3] in the body frame (unit height), with the frames needed to draw."""
@@ -107,37 +140,36 @@ def _pose_body(pose: BodyPose, shape: BodyShape) -> _Body3d:
 
     hand_tips, toe_tips = {}, {}
     for side_name, side in (("left", 1.0), ("right", -1.0)):
-        arm = pose.left_arm if side > 0 else pose.right_arm
-        leg = pose.left_leg if side > 0 else pose.right_leg
+        arm = _pose_limb(
+            pose.left_arm if side > 0 else pose.right_arm,
+            side,
+            chest_frame,
+            thorax + chest_frame @ np.array([side * shape.shoulder_half, -0.015, 0.0]),
+            (shape.upper_arm, shape.forearm),
+            bends_forwards=True,
+        )
+        hand_tips[side_name] = arm.joints[2] + shape.hand * arm.lower
 
-        shoulder = thorax + chest_frame @ np.array([side * shape.shoulder_half, -0.015, 0.0])
-        frame = _limb_frame(arm, side, chest_frame)
-        upper, forward = -frame[:, 1], frame[:, 2]
-        b = math.radians(arm.bend_deg)
-        lower = math.cos(b) * upper + math.sin(b) * forward
-        elbow = shoulder + shape.upper_arm * upper
-        wrist = elbow + shape.forearm * lower
-        put(f"{side_name}_shoulder", shoulder)
-        put(f"{side_name}_elbow", elbow)
-        put(f"{side_name}_wrist", wrist)
-        hand_tips[side_name] = wrist + shape.hand * lower
-
-        hip = pelvis + pelvis_frame @ np.array([side * shape.hip_half, 0.0, 0.0])
-        frame = _limb_frame(leg, side, pelvis_frame)
-        upper, backward = -frame[:, 1], -frame[:, 2]
-        b = math.radians(leg.bend_deg)
-        lower = math.cos(b) * upper + math.sin(b) * backward
+        leg_pose = pose.left_leg if side > 0 else pose.right_leg
+        leg = _pose_limb(
+            leg_pose,
+            side,
+            pelvis_frame,
+            pelvis + pelvis_frame @ np.array([side * shape.hip_half, 0.0, 0.0]),
+            (shape.thigh, shape.shin),
+            bends_forwards=False,
+        )
         # The foot is perpendicular to the shin in the knee's bending plane, pointing forwards,
         # then extended at the ankle towards the shin's direction.
-        foot = math.sin(b) * upper - math.cos(b) * backward
+        b = math.radians(leg_pose.bend_deg)
+        foot = math.sin(b) * leg.upper - math.cos(b) * leg.bend
         f = math.radians(pose.foot_deg)
-        foot = math.cos(f) * foot + math.sin(f) * lower
-        knee = hip + shape.thigh * upper
-        ankle = knee + shape.shin * lower
-        put(f"{side_name}_hip", hip)
-        put(f"{side_name}_knee", knee)
-        put(f"{side_name}_ankle", ankle)
-        toe_tips[side_name] = ankle + shape.foot * foot - 0.03 * lower
+        foot = math.cos(f) * foot + math.sin(f) * leg.lower
+        toe_tips[side_name] = leg.joints[2] + shape.foot * foot - 0.03 * leg.lower
+
+        for limb, names in ((arm, _ARM_JOINTS), (leg, _LEG_JOINTS)):
+            for name, point in zip(names, limb.joints, strict=True):
+                put(f"{side_name}_{name}", point)
     return _Body3d(joints, chest_frame, head_frame, hand_tips, toe_tips)
 
 
@@ -345,8 +377,6 @@ def _figure_geometry(
     # Limbs.
     for side_name in ("left", "right"):
         s = side_name
-        hand_tip = project(body.hand_tips[s])[0]
-        toe_tip = project(body.toe_tips[s])[0]
         segments = (
             (f"{s}_upper_arm", f"{s}_shoulder", f"{s}_elbow", 0.036, 0.028, "limb", "sleeve"),
             (f"{s}_forearm", f"{s}_elbow", f"{s}_wrist", 0.027, 0.021, "limb", "forearm"),
@@ -361,21 +391,19 @@ def _figure_geometry(
                 kind,
                 color_key,
             )
-        wrist_i, ankle_i = SKELETON.index(f"{s}_wrist"), SKELETON.index(f"{s}_ankle")
-        add(
-            f"{s}_hand",
-            _capsule(joints2d[wrist_i], hand_tip[:2], 0.021 * g, 0.024 * g),
-            0.5 * (depth[wrist_i] + hand_tip[2]),
-            "end",
-            "skin",
-        )
-        add(
-            f"{s}_foot",
-            _capsule(joints2d[ankle_i], toe_tip[:2], 0.026 * g, 0.022 * g),
-            0.5 * (depth[ankle_i] + toe_tip[2]),
-            "end",
-            "shoes",
-        )
+        # Hands and feet: from the wrist or ankle to the tip, radii at both ends.
+        for part, end, tips, r0, r1, color_key in (
+            ("hand", "wrist", body.hand_tips, 0.021, 0.024, "skin"),
+            ("foot", "ankle", body.toe_tips, 0.026, 0.022, "shoes"),
+        ):
+            end_i, tip = SKELETON.index(f"{s}_{end}"), project(tips[s])[0]
+            add(
+                f"{s}_{part}",
+                _capsule(joints2d[end_i], tip[:2], r0 * g, r1 * g),
+                0.5 * (depth[end_i] + tip[2]),
+                "end",
+                color_key,
+            )
 
     drawables.sort(key=lambda item: item[0])
     return _FigureGeometry(
