@@ -286,3 +286,26 @@ def write_json(results: Mapping[str, Any], path: str) -> None:
     os.makedirs(folder, exist_ok=True)
     with open(path, "w") as f:
         json.dump(results, f, indent=2)
+
+
+def integer_lists(*flag_holders) -> list[list[int]]:
+    """The values of absl list flags as integers, one list per flag.
+
+    Raises:
+      absl.app.UsageError: a value is not an integer (the message names the flags).
+    """
+    from absl import app
+
+    try:
+        return [[int(value) for value in holder.value] for holder in flag_holders]
+    except ValueError:
+        names = [f"--{holder.name}" for holder in flag_holders]
+        listed = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        raise app.UsageError(f"{listed} take integers") from None
+
+
+def write_results(results: dict[str, Any], module: str, path: str) -> None:
+    """Adds the command line of ``module`` to ``results`` and writes them to ``path``."""
+    results["command"] = command_line(module)
+    write_json(results, path)
+    print(f"wrote {path}")

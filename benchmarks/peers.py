@@ -57,9 +57,7 @@ import argparse
 import json
 import os
 import pathlib
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -76,6 +74,7 @@ from benchmarks.peers_scoring import (
     lspet_ground_truth,
     lspet_image_path,
     lspet_test_numbers,
+    run_worker,
     to_lsp12,
 )
 from tfpose.evaluation.report import json_ready
@@ -101,34 +100,20 @@ def run_tfpose(
 ) -> PeerRun:
     """Runs a tfpose artifact (``.keras``, SavedModel, ``.tflite`` or shipped name) on the whole
     photos in a process of its own with ``threads`` threads (``peers_tfpose_worker.py``)."""
-    with tempfile.TemporaryDirectory(prefix="peers_tfpose_") as tmp:
-        request = pathlib.Path(tmp) / "input.json"
-        response = pathlib.Path(tmp) / "output.json"
-        request.write_text(json.dumps({"paths": [os.path.abspath(p) for p in paths]}))
-        command = [
-            sys.executable,
-            str(TFPOSE_WORKER),
-            f"--model={model}",
-            f"--threads={threads}",
-            f"--input={request}",
-            f"--output={response}",
-            f"--refine={refine}",
-            f"--warmup={warmup}",
-        ] + (["--flip_test"] if flip_test else [])
-        # The worker imports this checkout's tfpose, installed or not.
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(TFPOSE_WORKER.parent.parent), env.get("PYTHONPATH")) if p
-        )
-        process = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, env=env, check=False
-        )
-        if process.returncode != 0 or not response.exists():
-            raise RuntimeError(
-                f"tfpose worker failed (exit {process.returncode}): {' '.join(command)}\n"
-                f"{process.stderr[-4000:]}"
-            )
-        output = json.loads(response.read_text())
+    # The worker imports this checkout's tfpose, installed or not.
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(TFPOSE_WORKER.parent.parent), env.get("PYTHONPATH")) if p
+    )
+    command = [
+        sys.executable,
+        str(TFPOSE_WORKER),
+        f"--model={model}",
+        f"--threads={threads}",
+        f"--refine={refine}",
+        f"--warmup={warmup}",
+    ] + (["--flip_test"] if flip_test else [])
+    output = run_worker("tfpose", command, paths, env, timeout)
     keypoints = [to_lsp12(np.asarray(image["keypoints"])) for image in output["images"]]
     info = {k: v for k, v in output.items() if k != "images"}
     name = f"tfpose/{os.path.basename(os.path.normpath(model))}"

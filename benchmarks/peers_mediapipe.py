@@ -9,7 +9,6 @@ in its own venv ``.venv-mediapipe/`` (:func:`setup_mediapipe`) and runs in a sub
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import pathlib
 import shutil
@@ -21,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from benchmarks.peers_scoring import BODY_JOINT_NAMES, NUM_BODY_JOINTS, PeerRun
+from benchmarks.peers_scoring import BODY_JOINT_NAMES, NUM_BODY_JOINTS, PeerRun, run_worker
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 MEDIAPIPE_VENV = REPO_ROOT / ".venv-mediapipe"
@@ -39,7 +38,8 @@ MEDIAPIPE_MODEL_SHA256 = {
     "heavy": "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
 }
 
-# MediaPipe Pose's 33 landmarks in index order (mp.solutions.pose.PoseLandmark, lower-cased).
+# MediaPipe Pose's 33 landmarks in index order (mp.solutions.pose.PoseLandmark, lower-cased):
+# the face, then left/right pairs from the shoulders down.
 MEDIAPIPE_LANDMARK_NAMES = (
     "nose",
     "left_eye_inner",
@@ -52,28 +52,22 @@ MEDIAPIPE_LANDMARK_NAMES = (
     "right_ear",
     "mouth_left",
     "mouth_right",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_pinky",
-    "right_pinky",
-    "left_index",
-    "right_index",
-    "left_thumb",
-    "right_thumb",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-    "left_heel",
-    "right_heel",
-    "left_foot_index",
-    "right_foot_index",
+) + tuple(
+    f"{side}_{part}"
+    for part in (
+        "shoulder",
+        "elbow",
+        "wrist",
+        "pinky",
+        "index",
+        "thumb",
+        "hip",
+        "knee",
+        "ankle",
+        "heel",
+        "foot_index",
+    )
+    for side in ("left", "right")
 )
 
 # For each of the 12 body joints, the MediaPipe landmark with the same name.
@@ -160,33 +154,19 @@ def run_mediapipe(
             f"{python}: no MediaPipe venv; create it with `python -m benchmarks.peers "
             "--setup_mediapipe`"
         )
-    with tempfile.TemporaryDirectory(prefix="peers_mediapipe_") as tmp:
-        request = pathlib.Path(tmp) / "input.json"
-        response = pathlib.Path(tmp) / "output.json"
-        request.write_text(json.dumps({"paths": [os.path.abspath(p) for p in paths]}))
-        command = [
-            str(python),
-            str(MEDIAPIPE_WORKER),
-            f"--input={request}",
-            f"--output={response}",
-            f"--model_complexity={MEDIAPIPE_MODELS[model]}",
-            f"--min_detection_confidence={min_detection_confidence}",
-            f"--min_tracking_confidence={min_tracking_confidence}",
-            f"--warmup={warmup}",
-        ]
-        # The worker's environment: no PYTHONPATH from this one (the venv has its own packages),
-        # and glog kept quiet.
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        env.setdefault("GLOG_minloglevel", "2")
-        process = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, env=env, check=False
-        )
-        if process.returncode != 0 or not response.exists():
-            raise RuntimeError(
-                f"MediaPipe worker failed (exit {process.returncode}): {' '.join(command)}\n"
-                f"{process.stderr[-4000:]}"
-            )
-        output = json.loads(response.read_text())
+    # The worker's environment: no PYTHONPATH from this one (the venv has its own packages),
+    # and glog kept quiet.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.setdefault("GLOG_minloglevel", "2")
+    command = [
+        str(python),
+        str(MEDIAPIPE_WORKER),
+        f"--model_complexity={MEDIAPIPE_MODELS[model]}",
+        f"--min_detection_confidence={min_detection_confidence}",
+        f"--min_tracking_confidence={min_tracking_confidence}",
+        f"--warmup={warmup}",
+    ]
+    output = run_worker("MediaPipe", command, paths, env, timeout)
     keypoints, found, ms = [], [], []
     for image in output["images"]:
         landmarks = image["landmarks"]

@@ -1,5 +1,5 @@
 """The comparison of ``benchmarks/peers.py``: LSP's 12 body joints, the LSPET test split, the
-scores and the tables.
+scores and the tables, and how a tool's worker process is run (:func:`run_worker`).
 
 Every tool's predictions become a :class:`PeerRun` ([N, 12, 2] keypoints in
 ``BODY_JOINT_NAMES`` order, NaN where the tool found nobody); :func:`evaluate_run` scores it
@@ -9,8 +9,12 @@ with the project's LSP protocol (:func:`score_lsp12`) and :func:`format_table` p
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-from collections.abc import Sequence
+import pathlib
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -242,3 +246,40 @@ def format_table(rows: Sequence[dict], num_images: int) -> str:
             + "".join(f"{_number(row['per_joint'][n]):>6}" for n in BODY_JOINT_NAMES)
         )
     return "\n".join(lines)
+
+
+def run_worker(
+    tool: str,
+    command: Sequence[str],
+    paths: Sequence[str],
+    env: Mapping[str, str],
+    timeout: float | None,
+) -> dict[str, Any]:
+    """Runs a tool's worker script on ``paths`` in a process of its own; returns its output.
+
+    The worker reads ``{"paths": [absolute paths]}`` from the request JSON file of its
+    ``--input`` flag and writes its output JSON to the file of its ``--output`` flag, both in a
+    temporary folder ``peers_{tool}_…``.
+
+    Args:
+      tool: the tool's name, lower-cased in the folder's name ("tfpose", "MediaPipe").
+      command: the worker's command line, but ``--input`` and ``--output``.
+      env: the worker's environment.
+
+    Raises:
+      RuntimeError: the worker failed or wrote nothing (with its command and stderr's end).
+    """
+    with tempfile.TemporaryDirectory(prefix=f"peers_{tool.lower()}_") as tmp:
+        request = pathlib.Path(tmp) / "input.json"
+        response = pathlib.Path(tmp) / "output.json"
+        request.write_text(json.dumps({"paths": [os.path.abspath(p) for p in paths]}))
+        argv = [*command, f"--input={request}", f"--output={response}"]
+        process = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, env=dict(env), check=False
+        )
+        if process.returncode != 0 or not response.exists():
+            raise RuntimeError(
+                f"{tool} worker failed (exit {process.returncode}): {' '.join(argv)}\n"
+                f"{process.stderr[-4000:]}"
+            )
+        return json.loads(response.read_text())

@@ -35,17 +35,28 @@ def _crop_matrix(center, scale, rotation, flip, size, box_scale, offset) -> np.n
     return np.concatenate([linear, shift[:, None]], axis=1)
 
 
-def _gaussian(maps, k, x, y, sigma, amplitude, truncate):
-    """Patch-based Gaussian (the mmpose/hourglass habit): only the ±truncate·σ window, then
-    the circular truncation tfpose uses."""
+def _window(maps, x, y, radius):
+    """The pixels of ``maps`` within ``radius`` of (x, y) along each axis: ``(x0, x1, y0, y1)``
+    (inclusive) and the offsets ``xs`` [1, w], ``ys`` [h, 1] of their centres from (x, y);
+    ``None`` when the window lies outside the map."""
     height, width = maps.shape[:2]
-    radius = truncate * sigma
     x0, x1 = max(int(np.ceil(x - radius)), 0), min(int(np.floor(x + radius)), width - 1)
     y0, y1 = max(int(np.ceil(y - radius)), 0), min(int(np.floor(y + radius)), height - 1)
     if x0 > x1 or y0 > y1:
-        return
+        return None
     xs = np.arange(x0, x1 + 1, dtype=np.float32)[None, :] - x
     ys = np.arange(y0, y1 + 1, dtype=np.float32)[:, None] - y
+    return (x0, x1, y0, y1), xs, ys
+
+
+def _gaussian(maps, k, x, y, sigma, amplitude, truncate):
+    """Patch-based Gaussian (the mmpose/hourglass habit): only the ±truncate·σ window, then
+    the circular truncation tfpose uses."""
+    radius = truncate * sigma
+    window = _window(maps, x, y, radius)
+    if window is None:
+        return
+    (x0, x1, y0, y1), xs, ys = window
     d2 = xs * xs + ys * ys
     patch = amplitude * np.exp(-d2 / (2 * sigma * sigma))
     patch[d2 > radius * radius] = 0
@@ -53,13 +64,10 @@ def _gaussian(maps, k, x, y, sigma, amplitude, truncate):
 
 
 def _disc(maps, k, x, y, radius):
-    height, width = maps.shape[:2]
-    x0, x1 = max(int(np.ceil(x - radius)), 0), min(int(np.floor(x + radius)), width - 1)
-    y0, y1 = max(int(np.ceil(y - radius)), 0), min(int(np.floor(y + radius)), height - 1)
-    if x0 > x1 or y0 > y1:
+    window = _window(maps, x, y, radius)
+    if window is None:
         return
-    xs = np.arange(x0, x1 + 1, dtype=np.float32)[None, :] - x
-    ys = np.arange(y0, y1 + 1, dtype=np.float32)[:, None] - y
+    (x0, x1, y0, y1), xs, ys = window
     maps[y0 : y1 + 1, x0 : x1 + 1, k] = (xs * xs + ys * ys <= radius * radius).astype(np.float32)
 
 

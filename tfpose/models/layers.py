@@ -117,6 +117,23 @@ def float32_output(x, name: str):
     return keras.layers.Activation("linear", dtype="float32", name=name)(x)
 
 
+def bilinear_transposed_conv(
+    channels: int, kernel: int, strides: int, name: str, dtype: str, use_bias: bool = True
+):
+    """A ``padding="same"`` ``Conv2DTranspose`` that starts as bilinear upsampling
+    (:class:`BilinearUpsampling`)."""
+    return keras.layers.Conv2DTranspose(
+        channels,
+        kernel,
+        strides=strides,
+        padding="same",
+        use_bias=use_bias,
+        kernel_initializer=BilinearUpsampling(),
+        name=name,
+        dtype=dtype,
+    )
+
+
 def crop_to(x, height: int, width: int, name: str, dtype: str):
     """Crops the bottom/right of ``x`` [B, H, W, C] to [B, height, width, C] (no-op if equal).
 
@@ -182,7 +199,54 @@ class CascadeStages(ArgumentsConfig):
     ``model.detector`` is the first stage, ``model.regressor`` the second (``None`` for
     single-stage variants); set ``model.detector.trainable = False`` to train the regressor
     alone, then back to ``True`` for joint training (re-compile after each).
+
+    Each instance sets the class attributes below, checks its common arguments with
+    :meth:`validate_cascade_arguments` and ends its constructor with :meth:`init_cascade`.
     """
+
+    input_multiple: int  # the input size must be a multiple of this
+    min_input_size: int
+    first_stage_stride: int  # input pixels per pixel of the first stage's maps
+    regressor_stride: int  # input pixels per pixel of the regressor's maps
+
+    def validate_cascade_arguments(
+        self, num_keypoints: int, input_size: int, width_multiplier: float, variant: str
+    ) -> None:
+        """Raises ``ValueError`` naming the argument when a common argument is unusable."""
+        model = type(self).__name__
+        validate_common_args(
+            model=model,
+            num_keypoints=num_keypoints,
+            input_size=input_size,
+            width_multiplier=width_multiplier,
+            input_multiple=self.input_multiple,
+            min_input_size=self.min_input_size,
+        )
+        validate_choice(model, "variant", variant, CASCADE_VARIANTS)
+
+    def init_cascade(
+        self, arguments: dict, dtype_policy: str, detector: keras.Model, build_regressor, kwargs
+    ) -> None:
+        """Ends the constructor: wires ``detector`` and the regressor into the functional model
+        (:func:`apply_cascade`), then keeps the constructor's ``arguments`` (its ``locals()``,
+        see :meth:`keep_arguments`); ``kwargs`` go to ``keras.Model``.
+
+        Args:
+          build_regressor: called (only for two-stage variants) with the keyword arguments
+            ``input_size``, ``num_keypoints`` (from ``arguments``) and ``dtype``.
+        """
+        input_size, num_keypoints = arguments["input_size"], arguments["num_keypoints"]
+        image, outputs = apply_cascade(
+            input_size,
+            detector,
+            arguments["variant"],
+            dtype_policy,
+            lambda: build_regressor(
+                input_size=input_size, num_keypoints=num_keypoints, dtype=dtype_policy
+            ),
+        )
+        super().__init__(inputs=image, outputs=outputs, **kwargs)
+        self.keep_arguments(arguments, dtype_policy)
 
     @property
     def detector(self) -> keras.Model:
@@ -199,6 +263,20 @@ class CascadeStages(ArgumentsConfig):
     def prediction_output(self) -> str:
         """Name of the output to decode into keypoints."""
         return "detection" if self.variant == "detection_only" else "regression"
+
+    @property
+    def output_strides(self) -> dict[str, int]:
+        """Stride of every output, by name."""
+        second = self.first_stage_stride if self.regressor is None else self.regressor_stride
+        return {
+            name: second if name == "regression" else self.first_stage_stride
+            for name in self.output_names
+        }
+
+    @property
+    def output_stride(self) -> int:
+        """Input pixels per pixel of :attr:`prediction_output`."""
+        return self.output_strides[self.prediction_output]
 
 
 # Bulat & Tzimiropoulos' Table 5 variants, shared by both cascade instances.
