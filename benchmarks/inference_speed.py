@@ -107,9 +107,9 @@ def artifact_runners(
     from tfpose.export import onnx as onnx_export
     from tfpose.export import tflite
     from tfpose.inference import backends
+    from tfpose.model_spec import ModelSpec
 
-    with open(os.path.join(export_dir, backends.EXPORT_METADATA_NAME)) as f:
-        exported = json.load(f)["artifacts"]
+    exported = ModelSpec.load(export_dir).artifacts
     runners: dict[tuple[str, int, int], Callable[[np.ndarray], Any]] = {}
     for name, options in KERAS_VARIANTS.items():
         if name in artifacts:
@@ -297,11 +297,7 @@ def main(argv: list[str]) -> None:
     del argv
     if not _EXPORTS.value or not _OUTPUT_JSON.value:
         raise app.UsageError("--exports and --output_json are required")
-    try:
-        batch_sizes = [int(b) for b in _BATCH_SIZES.value]
-        threads = [int(t) for t in _THREADS.value]
-    except ValueError:
-        raise app.UsageError("--batch_sizes and --threads take integers") from None
+    batch_sizes, threads = common.integer_lists(_BATCH_SIZES, _THREADS)
     results = run(
         _EXPORTS.value,
         _ARTIFACTS.value,
@@ -312,9 +308,7 @@ def main(argv: list[str]) -> None:
         _MATMUL_SIZE.value,
         _DEVICE.value or None,
     )
-    results["command"] = common.command_line("benchmarks.inference_speed")
-    common.write_json(results, _OUTPUT_JSON.value)
-    print(f"wrote {_OUTPUT_JSON.value}")
+    common.write_results(results, "benchmarks.inference_speed", _OUTPUT_JSON.value)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import os
 import pathlib
 import socket
 import subprocess
+import sys
 
 import pytest
 
@@ -44,6 +45,51 @@ TINY_RUN = dict(
     checkpoint_every=2,
     verbose=False,
 )
+
+# Overrides of TINY_RUN for a model at its preset's own width and number of passes.
+PRESET_WIDTH = dict(width_multiplier=None, num_passes=None)
+
+
+def tiny_run_config(workdir, records, **overrides):
+    """The RunConfig of TINY_RUN in ``workdir`` on ``records``, with ``overrides`` applied."""
+    from tfpose.training import run as run_lib
+
+    options = {**TINY_RUN, **overrides}
+    return run_lib.RunConfig(workdir=str(workdir), records=str(records), **options)
+
+
+def run_subprocess(command, env=SUBPROCESS_ENV, cwd=REPO_ROOT, timeout=300, **options):
+    """Runs ``command`` to its end, from the repository root unless ``cwd`` is given; stdout
+    and stderr are captured as text, ``options`` go to :func:`subprocess.run`."""
+    return subprocess.run(
+        [*map(str, command)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **options,
+    )
+
+
+def run_python(*args, **options):
+    """``python ARGS`` (e.g. ``-m tfpose.train --flag=...``) run by :func:`run_subprocess`."""
+    return run_subprocess([sys.executable, *args], **options)
+
+
+def train_command(records, workdir, *flags) -> list[str]:
+    """``python -m tfpose.train --records=RECORDS --workdir=WORKDIR FLAGS`` as an argument list
+    (element 3 is ``--records``, element 4 ``--workdir``)."""
+    return [
+        sys.executable,
+        "-m",
+        "tfpose.train",
+        f"--records={records}",
+        f"--workdir={workdir}",
+        *flags,
+    ]
+
+
 SHARED_DATA = pathlib.Path(
     os.environ.get("TFPOSE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")
 )

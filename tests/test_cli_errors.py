@@ -7,12 +7,10 @@ TensorFlow's import), so they are few.
 """
 
 import re
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT, SUBPROCESS_ENV
+from tests.conftest import run_python
 
 # Lines TensorFlow's C++ runtime may print at import whatever the command does.
 _RUNTIME_NOISE = re.compile(
@@ -22,14 +20,7 @@ _RUNTIME_NOISE = re.compile(
 
 def run_command(args: list[str]) -> tuple[int, list[str], str]:
     """``python -m ARGS`` from the repository root: (exit status, stderr lines, stdout)."""
-    result = subprocess.run(
-        [sys.executable, "-m", *args],
-        cwd=REPO_ROOT,
-        env=SUBPROCESS_ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_python("-m", *args)
     lines = [
         line
         for line in result.stderr.splitlines()

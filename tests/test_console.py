@@ -2,12 +2,10 @@
 back; importing tfpose as a library changes nothing."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import run_python
 from tfpose import console
 
 # What TensorFlow 2.21 prints at start-up on a machine without a GPU (see tfpose/console.py).
@@ -26,14 +24,7 @@ def _env() -> dict:
 
 
 def test_a_command_starts_without_tensorflow_noise():
-    result = subprocess.run(
-        [sys.executable, "-m", "tfpose.models", "--model=recurrent_tiny"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=REPO_ROOT,
-        timeout=300,
-    )
+    result = run_python("-m", "tfpose.models", "--model=recurrent_tiny", env=_env())
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| recurrent_tiny | 128x128 |" in result.stdout
     for noise in NOISE:
@@ -48,9 +39,7 @@ def test_library_import_leaves_tensorflow_alone():
         "print(c._started, any(type(f).__name__ == '_QuietTensorFlowFinder' "
         "for f in sys.meta_path))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60
-    )
+    result = run_python("-c", code, env=_env(), timeout=60)
     assert result.stdout.split() == ["False", "False"], result.stderr
 
 
@@ -58,13 +47,7 @@ def test_worker_processes_of_a_quiet_command_stay_quiet():
     # A command sets TFPOSE_QUIET_STARTUP; the processes it spawns (the synthetic data
     # generator's pool) inherit it and import TensorFlow without its start-up lines.
     env = {**_env(), "TFPOSE_QUIET_STARTUP": "1"}
-    result = subprocess.run(
-        [sys.executable, "-c", "import tfpose, tensorflow"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    result = run_python("-c", "import tfpose, tensorflow", env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     for noise in NOISE:
         assert noise.lower() not in result.stderr.lower(), result.stderr
@@ -81,9 +64,7 @@ def test_verbosity_flag_brings_tensorflow_messages_back(args, level, hook):
         "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], any(type(f).__name__ == "
         "'_QuietTensorFlowFinder' for f in sys.meta_path))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), timeout=60
-    )
+    result = run_python("-c", code, env=_env(), timeout=60)
     assert result.stdout.split() == [level, hook], result.stderr
 
 

@@ -6,13 +6,19 @@ an ``app.UsageError``, and a traceback for any other exception. :func:`run` star
 value) or one of the command's ``user_errors`` (a missing or unreadable model, records, image)
 prints ``error: <what, where, the next command>`` on stderr and exits with status 1.
 ``--help`` / ``--helpshort`` still print the full usage.
+
+A command keeps its flag holders in a dict under the flags' names (:func:`by_name`), each flag
+named as the argument it gives (a config's field, a function's parameter), and passes them on
+with :func:`flag_values` / :func:`fields_of` rather than one ``name=_NAME.value`` per flag.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from absl import app, flags
 
@@ -21,6 +27,23 @@ TRAIN_HINT = (
     "train one with `python -m tfpose.train --flagfile=configs/quickstart.flags "
     "--workdir=runs/quickstart`, then pass --model=runs/quickstart/best.keras"
 )
+
+
+def by_name(*holders: flags.FlagHolder) -> dict[str, flags.FlagHolder]:
+    """The flag holders under their flags' names (``holders["model"].value``)."""
+    return {holder.name: holder for holder in holders}
+
+
+def flag_values(holders: Mapping[str, flags.FlagHolder]) -> dict[str, Any]:
+    """The command line's values: ``{name: holder.value}``."""
+    return {name: holder.value for name, holder in holders.items()}
+
+
+def fields_of(config_class: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``values`` named as fields of the dataclass ``config_class``: keyword
+    arguments for it (its other fields keep their defaults)."""
+    names = [field.name for field in dataclasses.fields(config_class)]
+    return {name: values[name] for name in names if name in values}
 
 
 def fail(message: str, exitcode: int = 1) -> None:

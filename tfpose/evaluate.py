@@ -11,7 +11,7 @@ prints the per-joint tables (both MPII conventions) and, with --output_dir, writ
 table.txt, keypoint_results.json (COCO keypoint results, integer image ids), pck_curves.png and,
 when confidences and occlusion labels exist, visibility_pr.png/.csv. See docs/evaluation.md.
 
-Model mode (a model trained by ``python -m tfpose.train``; its flags.json says how to crop):
+Model mode (a model trained by ``python -m tfpose.train``; its run record says how to crop):
 
   python -m tfpose.evaluate --model=runs/quickstart/best.keras --records=data/synthetic \
     --split=test --flip_test --output_dir=runs/quickstart/eval
@@ -42,36 +42,40 @@ from tfpose.evaluation import Evaluation, prediction_files, report
 
 flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
-_MODEL = flags.DEFINE_string(
-    "model",
-    None,
-    "Model to evaluate: a .keras file, a SavedModel directory, a .tflite or a .onnx file.",
-)
-_RECORDS = flags.DEFINE_string("records", None, "Converted dataset folder (manifest.json).")
-_SPLIT = flags.DEFINE_string("split", "test", "Split of --records to evaluate on.")
-_MAX_EXAMPLES = flags.DEFINE_integer("max_examples", 0, "Evaluate the first N examples (0 = all).")
-_BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Model mode: batch size.")
-_FLIP_TEST = flags.DEFINE_boolean(
-    "flip_test",
-    None,
-    "Average the heatmaps of the image and its mirror (model mode). Unset: the model's recorded "
-    "setting (tfpose_export.json, or the val_flip_test of a .keras file's flags.json), as "
-    "python -m tfpose.predict uses it; the output names which.",
-)
-_REGION = flags.DEFINE_enum(
-    "region",
-    "crops",
-    ["crops", "whole_image", "annotation"],
-    "Model mode: what the model is given. crops: the evaluation crops of the data pipeline "
-    "(around each annotated person); whole_image: the decoded photo itself, the model finding "
-    "the person on its own (see --refine), as a user's photo; annotation: the photo with the "
-    "person region derived from the annotation.",
-)
-_REFINE = flags.DEFINE_integer(
-    "refine",
-    1,
-    "--region=whole_image: extra passes, each on the region around the joints the previous "
-    "pass found (0 = the whole photo only).",
+# The arguments of evaluate_model (model mode) of the same names, but --protocol (below).
+_MODEL_FLAGS = cli.by_name(
+    flags.DEFINE_string(
+        "model",
+        None,
+        "Model to evaluate: a .keras file, a SavedModel directory, a .tflite or a .onnx file.",
+    ),
+    flags.DEFINE_string("records", None, "Converted dataset folder (manifest.json)."),
+    flags.DEFINE_string("split", "test", "Split of --records to evaluate on."),
+    flags.DEFINE_integer("max_examples", 0, "Evaluate the first N examples (0 = all)."),
+    flags.DEFINE_integer("batch_size", 16, "Model mode: batch size."),
+    flags.DEFINE_boolean(
+        "flip_test",
+        None,
+        "Average the heatmaps of the image and its mirror (model mode). Unset: the model's "
+        "recorded setting (tfpose_export.json, or the val_flip_test of a .keras file's run record: "
+        "tfpose_run.json inside it, flags.json beside an older one), as "
+        "python -m tfpose.predict uses it; the output names which.",
+    ),
+    flags.DEFINE_enum(
+        "region",
+        "crops",
+        ["crops", "whole_image", "annotation"],
+        "Model mode: what the model is given. crops: the evaluation crops of the data pipeline "
+        "(around each annotated person); whole_image: the decoded photo itself, the model finding "
+        "the person on its own (see --refine), as a user's photo; annotation: the photo with the "
+        "person region derived from the annotation.",
+    ),
+    flags.DEFINE_integer(
+        "refine",
+        1,
+        "--region=whole_image: extra passes, each on the region around the joints the previous "
+        "pass found (0 = the whole photo only).",
+    ),
 )
 _PREDICTIONS = flags.DEFINE_string(
     "predictions", None, "Predictions file (.mat, .h5, .json or COCO keypoint-results .json)."
@@ -148,21 +152,13 @@ def _evaluate_model() -> tuple[dict, dict]:
     """Model mode: :func:`tfpose.evaluation.evaluate_model` with the flags."""
     from tfpose.evaluation import evaluate_model
 
-    if not _RECORDS.value:
+    arguments = cli.flag_values(_MODEL_FLAGS)
+    if not arguments["records"]:
         raise app.UsageError("--model needs --records (a converted dataset folder)")
-    if not _BATCH_SIZE.value > 0:
+    if not arguments["batch_size"] > 0:
         raise app.UsageError("--batch_size must be positive")
-    evaluation = evaluate_model(
-        _MODEL.value,
-        _RECORDS.value,
-        _SPLIT.value,
-        region=_REGION.value,
-        refine=_REFINE.value,
-        flip_test=_FLIP_TEST.value,
-        protocol=_PROTOCOL.value,
-        max_examples=_MAX_EXAMPLES.value or None,
-        batch_size=_BATCH_SIZE.value,
-    )
+    arguments["max_examples"] = arguments["max_examples"] or None
+    evaluation = evaluate_model(**arguments, protocol=_PROTOCOL.value)
     return evaluation.result, evaluation.predicted
 
 
@@ -206,10 +202,12 @@ def _evaluate_prediction_file() -> tuple[dict, dict]:
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if _MODEL.value is None and (_PREDICTIONS.value is None or _GROUND_TRUTH.value is None):
+    if _MODEL_FLAGS["model"].value is None and (
+        _PREDICTIONS.value is None or _GROUND_TRUTH.value is None
+    ):
         raise app.UsageError("give --model and --records, or --predictions and --ground_truth")
     try:
-        if _MODEL.value is not None:
+        if _MODEL_FLAGS["model"].value is not None:
             result, predicted = _evaluate_model()
         else:
             result, predicted = _evaluate_prediction_file()

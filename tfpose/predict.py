@@ -5,13 +5,14 @@ r"""Predicts single-person poses on images, folders or videos with a trained or 
 
 writes runs/predictions/predictions.json (COCO keypoint results), skeleton.json (joint order),
 overlays/*.jpg, videos/*.mp4 for video inputs and, with --heatmaps, heatmaps/*.jpg (the maps of
-every recurrent pass). --model takes a .keras file (with the flags.json training writes), a
+every recurrent pass). --model takes a .keras file (carrying the run record training writes), a
 SavedModel directory, a .tflite or .onnx file (with the tfpose_export.json of python -m
 tfpose.export), or a shipped model's name.
 
 The flip test follows the model's recorded setting unless --flip_test / --noflip_test is given
-(flags.json val_flip_test for a .keras file, flip_test of tfpose_export.json for an export), so
-every format of one model gives the same answer; the summary says which was used and why.
+(val_flip_test of a .keras file's run record, tfpose_run.json inside the model or flags.json
+beside an older one; flip_test of tfpose_export.json for an export), so every format of one
+model gives the same answer; the summary says which was used and why.
 
 Without --boxes each image (each video frame) is one person region: the whole image, padded to a
 square. --boxes=FILE.json gives regions per file: {"name.jpg": [x1, y1, x2, y2]} or
@@ -29,85 +30,82 @@ from tfpose import cli
 
 flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
-_MODEL = flags.DEFINE_string(
-    "model",
-    None,
-    "A .keras file, a SavedModel directory, a .tflite or .onnx file, or a shipped model's name.",
-    required=True,
-)
-_INPUT = flags.DEFINE_string(
-    "input", None, "An image, a video, or a folder of images/videos.", required=True
-)
-_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Folder for the outputs.", required=True)
-_BOXES = flags.DEFINE_string(
-    "boxes", None, "JSON file of person regions per input file (see docs/inference.md)."
-)
-_BOX_MODE = flags.DEFINE_enum(
-    "box_mode",
-    "region",
-    ["region", "person"],
-    "region: a box is the crop the network sees (squared); person: a tight person box, "
-    "enlarged by the model's crop convention (box_scale) to the training context.",
-)
-_HEATMAPS = flags.DEFINE_boolean(
-    "heatmaps", False, "Also write the grid of predicted maps per recurrent pass per person."
-)
-_FLIP_TEST = flags.DEFINE_boolean(
-    "flip_test",
-    None,
-    "Average the maps of each crop and its mirror image. Unset: the model's recorded setting "
-    "(flags.json val_flip_test of a .keras model, flip_test of an export's tfpose_export.json).",
-)
-_REFINE = flags.DEFINE_integer(
-    "refine",
-    None,
-    "Extra passes per person, each on the region around the joints the previous pass found: "
-    "1 finds the person in a whole photo, then looks again at it. Unset: the model's setting "
-    "(a shipped model's manifest; else 0).",
-    lower_bound=0,
-)
-_BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Crops per model call.")
-_VISIBILITY_THRESHOLD = flags.DEFINE_float(
-    "visibility_threshold", 0.5, "Joints with visibility below it are drawn as occluded/unsure."
-)
-_OVERLAY_MAX_SIDE = flags.DEFINE_integer(
-    "overlay_max_side", 0, "Shrink overlays to this longer side in pixels (0 = original size)."
-)
-_PROGRESS = flags.DEFINE_boolean(
-    "progress",
-    True,
-    "Progress on stderr for folders and videos: a bar on a terminal, a line every 10 s otherwise.",
+# Flags under their names: those named as fields of runner.RunOptions set them.
+_FLAGS = cli.by_name(
+    flags.DEFINE_string(
+        "model",
+        None,
+        "A .keras file, a SavedModel directory, a .tflite or .onnx file, or a shipped model's "
+        "name.",
+        required=True,
+    ),
+    flags.DEFINE_string(
+        "input", None, "An image, a video, or a folder of images/videos.", required=True
+    ),
+    flags.DEFINE_string("output_dir", None, "Folder for the outputs.", required=True),
+    flags.DEFINE_string(
+        "boxes", None, "JSON file of person regions per input file (see docs/inference.md)."
+    ),
+    flags.DEFINE_enum(
+        "box_mode",
+        "region",
+        ["region", "person"],
+        "region: a box is the crop the network sees (squared); person: a tight person box, "
+        "enlarged by the model's crop convention (box_scale) to the training context.",
+    ),
+    flags.DEFINE_boolean(
+        "heatmaps", False, "Also write the grid of predicted maps per recurrent pass per person."
+    ),
+    flags.DEFINE_boolean(
+        "flip_test",
+        None,
+        "Average the maps of each crop and its mirror image. Unset: the model's recorded setting "
+        "(val_flip_test of a .keras model's run record, tfpose_run.json inside it or flags.json "
+        "beside an older one; flip_test of an export's tfpose_export.json).",
+    ),
+    flags.DEFINE_integer(
+        "refine",
+        None,
+        "Extra passes per person, each on the region around the joints the previous pass found: "
+        "1 finds the person in a whole photo, then looks again at it. Unset: the model's setting "
+        "(a shipped model's manifest; else 0).",
+        lower_bound=0,
+    ),
+    flags.DEFINE_integer("batch_size", 16, "Crops per model call."),
+    flags.DEFINE_float(
+        "visibility_threshold", 0.5, "Joints with visibility below it are drawn as occluded/unsure."
+    ),
+    flags.DEFINE_integer(
+        "overlay_max_side", 0, "Shrink overlays to this longer side in pixels (0 = original size)."
+    ),
+    flags.DEFINE_boolean(
+        "progress",
+        True,
+        "Progress on stderr for folders and videos: a bar on a terminal, a line every 10 s "
+        "otherwise.",
+    ),
 )
 
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if _BATCH_SIZE.value <= 0:
+    given = cli.flag_values(_FLAGS)
+    if given["batch_size"] <= 0:
         raise app.UsageError("--batch_size must be positive")
     from tfpose.inference import boxes, runner
     from tfpose.inference.predictor import Predictor
     from tfpose.progress import write
 
     try:
-        table = boxes.load_boxes(_BOXES.value) if _BOXES.value else None
-        write(f"loading {_MODEL.value} ...")
+        table = boxes.load_boxes(given["boxes"]) if given["boxes"] else None
+        write(f"loading {given['model']} ...")
         predictor = Predictor.from_path(
-            _MODEL.value, batch_size=_BATCH_SIZE.value, refine=_REFINE.value
+            given["model"], batch_size=given["batch_size"], refine=given["refine"]
         )
+        options = runner.RunOptions(**cli.fields_of(runner.RunOptions, given))
         summary = runner.predict_inputs(
-            predictor,
-            _INPUT.value,
-            _OUTPUT_DIR.value,
-            table,
-            runner.RunOptions(
-                flip_test=_FLIP_TEST.value,
-                heatmaps=_HEATMAPS.value,
-                box_mode=_BOX_MODE.value,
-                visibility_threshold=_VISIBILITY_THRESHOLD.value,
-                overlay_max_side=_OVERLAY_MAX_SIDE.value,
-                progress=_PROGRESS.value,
-            ),
+            predictor, given["input"], given["output_dir"], table, options
         )
     except (OSError, ValueError) as e:
         cli.fail(cli.message_of(e))

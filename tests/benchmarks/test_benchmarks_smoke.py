@@ -2,35 +2,27 @@
 its JSON with the keys docs/benchmarks.md reads. Timings are not checked (they are
 measurements of a shared machine, not properties of the code)."""
 
-import importlib
 import json
 import os
-import sys
 
 import numpy as np
 from absl import flags
 
 from tests import conftest
 
-BENCHMARK_MODULES = (
-    "benchmarks.training_speed",
-    "benchmarks.inference_speed",
-    "benchmarks.scaling",
-)
+# Flags every benchmark takes, at their cheapest.
+COMMON_FLAGS = ["--repeats=1", "--matmul_size=64"]
 
 
-def _run_main(name: str, argv: list[str]) -> None:
+def _run_main(name: str, argv: list[str], output_json: str) -> dict:
     """Imports benchmark ``name`` after unloading every other flag-defining module (their
-    flag names overlap), parses ``argv`` and calls its ``main``."""
-    for other in conftest.CLI_MODULES + BENCHMARK_MODULES:
-        if other != name and other in sys.modules:
-            for flag in list(flags.FLAGS.flags_by_module_dict().get(other, [])):
-                if flag.name in flags.FLAGS:
-                    delattr(flags.FLAGS, flag.name)
-            del sys.modules[other]
-    module = importlib.import_module(name)
-    flags.FLAGS([name, *argv])
+    flag names overlap), parses ``argv`` with the settings every benchmark takes, calls its
+    ``main`` and returns the JSON it wrote to ``output_json``."""
+    module = conftest.import_cli(name)
+    flags.FLAGS([name, *argv, *COMMON_FLAGS, f"--output_json={output_json}"])
     module.main([])
+    with open(output_json) as f:
+        return json.load(f)
 
 
 def _tiny_export(folder) -> str:
@@ -76,10 +68,8 @@ def test_benchmark_scripts_write_their_json(tmp_path):
 
     records = str(tmp_path / "records")
     convert("synthetic", records, num_examples=8, num_eval_examples=4, num_workers=1)
-    common = ["--repeats=1", "--matmul_size=64"]
 
-    training_json = str(tmp_path / "training.json")
-    _run_main(
+    training = _run_main(
         "benchmarks.training_speed",
         [
             "--models=recurrent_tiny",
@@ -90,12 +80,9 @@ def test_benchmark_scripts_write_their_json(tmp_path):
             "--input_size=32",
             "--width_multiplier=0.0625",
             f"--records={records}",
-            f"--output_json={training_json}",
-            *common,
         ],
+        str(tmp_path / "training.json"),
     )
-    with open(training_json) as f:
-        training = json.load(f)
     assert {"machine", "matmul_peak", "models", "command"} <= set(training)
     model = training["models"]["recurrent_tiny"]
     assert model["input_size"] == 32
@@ -106,8 +93,7 @@ def test_benchmark_scripts_write_their_json(tmp_path):
     assert {"first_call_s", "achieved_gflops", "fraction_of_peak"} <= set(entry)
 
     export_dir = _tiny_export(tmp_path)
-    inference_json = str(tmp_path / "inference.json")
-    _run_main(
+    inference = _run_main(
         "benchmarks.inference_speed",
         [
             f"--exports={export_dir}",
@@ -115,20 +101,17 @@ def test_benchmark_scripts_write_their_json(tmp_path):
             "--batch_sizes=1,2",
             "--threads=1",
             "--min_seconds=0",
-            f"--output_json={inference_json}",
-            *common,
         ],
+        str(tmp_path / "inference.json"),
     )
-    with open(inference_json) as f:
-        inference = json.load(f)
     assert inference["matmul_peak"]["peak_gflops"] > 0
     measured = inference["exports"][export_dir]
     assert set(measured["runs"]) == {"tflite_fp32/threads1/batch1", "tflite_fp32/threads1/batch2"}
     assert measured["forward_gflops_per_image"] > 0
     assert measured["best"]["candidate"] in measured["runs"]
 
-    scaling_json, plot = str(tmp_path / "scaling.json"), str(tmp_path / "scaling.png")
-    _run_main(
+    plot = str(tmp_path / "scaling.png")
+    scaling = _run_main(
         "benchmarks.scaling",
         [
             "--model=recurrent_tiny",
@@ -139,13 +122,10 @@ def test_benchmark_scripts_write_their_json(tmp_path):
             "--passes=0,1",
             "--batch_sizes=1,2",
             "--min_seconds=0",
-            f"--output_json={scaling_json}",
             f"--plot={plot}",
-            *common,
         ],
+        str(tmp_path / "scaling.json"),
     )
-    with open(scaling_json) as f:
-        scaling = json.load(f)
     assert [e["num_passes"] for e in scaling["num_passes"]] == [0, 1]
     assert [e["batch_size"] for e in scaling["batch_size"]] == [1, 2]
     flops = [e["gflops_per_image"] for e in scaling["num_passes"]]

@@ -6,7 +6,6 @@ no training, no TensorFlow.
 """
 
 import json
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -22,6 +21,7 @@ from benchmarks.reproduction import (
     templates,
     verdicts,
 )
+from tests.conftest import run_python
 
 
 def _fake_run(run_dir: Path, evals: dict[str, dict], steps: int = 100, wall: float = 90.0):
@@ -261,14 +261,7 @@ def test_both_invocations_run_the_one_parser():
     """``python benchmarks/reproduce.py`` and ``python -m benchmarks.reproduce`` are one command."""
     outputs = []
     for prefix in (["benchmarks/reproduce.py"], ["-m", "benchmarks.reproduce"]):
-        result = subprocess.run(
-            [sys.executable, *prefix, "--help"],
-            cwd=paths.REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        result = run_python(*prefix, "--help", cwd=paths.REPO, timeout=120, check=True)
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
     words = " ".join(outputs[0].split())  # argparse wraps to the terminal's width

@@ -6,7 +6,13 @@ import pytest
 import tensorflow as tf
 
 from benchmarks import xla_warp
-from tests.data.test_transforms import WARP_CASES, _example, _prepared
+from tests.data.test_transforms import (
+    WARP_CASES,
+    _example,
+    _prepared,
+    assert_identical_eagerly_and_in_tf_data,
+    assert_warp_equals_projective_warp,
+)
 from tfpose.data import transforms
 
 
@@ -16,19 +22,9 @@ from tfpose.data import transforms
 def test_compiled_warp_equals_projective_warp(
     dtype, fill, height, width, scale, rotation, flip, size
 ):
-    # Crops that reach past every image border (the window is shifted by a fraction of a
-    # pixel), so the fill taps and the blend at the border are compared too.
-    rng = np.random.default_rng(height)
-    image = rng.uniform(0, 255, (height, width, 3)).astype(dtype)
-    affine = transforms.crop_affine(
-        [width / 2 + 3.3, height / 2 - 2.1], scale, rotation, flip, size, box_scale=1.5
+    assert_warp_equals_projective_warp(
+        xla_warp.warp_image_compiled, dtype, fill, height, width, scale, rotation, flip, size
     )
-    affine = transforms.translate_affine(affine, tf.constant([-0.37, 1.61]))
-    expected = transforms.warp_image(image.astype(np.float32), affine, size, fill=fill).numpy()
-    ours = xla_warp.warp_image_compiled(tf.constant(image), affine, size, fill=fill).numpy()
-    assert ours.shape == expected.shape and ours.dtype == np.float32
-    assert (ours == np.float32(fill)).any() and (ours != np.float32(fill)).any()
-    np.testing.assert_allclose(ours, expected, atol=0.05)
 
 
 def test_compiled_warp_length_buckets_cover_and_bound_the_image():
@@ -45,11 +41,7 @@ def test_warp_crop_compiled_is_identical_eagerly_and_in_tf_data():
     def op(e):
         return xla_warp.warp_crop_compiled(_prepared(e), input_size=32, fill=128.0)
 
-    eager = op(_example())
-    graph = next(iter(tf.data.Dataset.from_tensors(_example()).map(op)))
-    assert set(eager) == set(graph)
-    for key in eager:
-        np.testing.assert_allclose(eager[key].numpy(), graph[key].numpy(), atol=1e-4, err_msg=key)
+    assert_identical_eagerly_and_in_tf_data(op)
 
 
 def test_the_library_warp_crop_has_no_compiled_method():

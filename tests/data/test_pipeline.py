@@ -71,6 +71,19 @@ def _small(name):
     return pipeline.bulat_config(LSP, input_size=64, heatmap_stride=2)
 
 
+def _dataset(record_dir, config, *, training, batch_size, skeleton=LSP, **options):
+    """The deterministic dataset of ``record_dir``'s training shards."""
+    return pipeline.build_dataset(
+        _files(record_dir),
+        skeleton,
+        config,
+        training=training,
+        batch_size=batch_size,
+        deterministic=True,
+        **options,
+    )
+
+
 def _first(dataset):
     return {k: v.numpy() for k, v in next(iter(dataset)).items()}
 
@@ -79,15 +92,7 @@ def _first(dataset):
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_has_documented_keys_dtypes_and_shapes(record_dir, name, training):
     config = _small(name)
-    dataset = pipeline.build_dataset(
-        _files(record_dir),
-        LSP,
-        config,
-        training=training,
-        batch_size=2,
-        seed=0,
-        deterministic=True,
-    )
+    dataset = _dataset(record_dir, config, training=training, batch_size=2, seed=0)
     size, hm, k = config.input_size, config.heatmap_size, LSP.num_keypoints
     channels = {"keypoints": k, "limbs": LSP.num_limbs, "detection": k}
     expected = {
@@ -128,15 +133,7 @@ def test_same_seed_reproduces_and_other_seed_differs(record_dir):
     config = _small("belagiannis")
 
     def take(seed):
-        dataset = pipeline.build_dataset(
-            _files(record_dir),
-            LSP,
-            config,
-            training=True,
-            batch_size=3,
-            seed=seed,
-            deterministic=True,
-        )
+        dataset = _dataset(record_dir, config, training=True, batch_size=3, seed=seed)
         return [{k: v.numpy() for k, v in b.items()} for b in dataset.take(3)]
 
     first, again, other = take(7), take(7), take(8)
@@ -148,15 +145,7 @@ def test_same_seed_reproduces_and_other_seed_differs(record_dir):
 
 def test_evaluation_is_deterministic_ordered_and_complete(record_dir):
     config = _small("belagiannis")
-    dataset = pipeline.build_dataset(
-        _files(record_dir),
-        LSP,
-        config,
-        training=False,
-        batch_size=2,
-        seed=None,
-        deterministic=True,
-    )
+    dataset = _dataset(record_dir, config, training=False, batch_size=2, seed=None)
     batches = [{k: v.numpy() for k, v in b.items()} for b in dataset]
     assert [len(b["image"]) for b in batches] == [2, 2, 1]
     ids = [i.decode() for b in batches for i in b["image_id"]]
@@ -197,15 +186,7 @@ def test_batched_parse_equals_single_parse_and_names_a_bad_record():
 
 def test_keypoints_map_back_to_image_pixels(record_dir):
     config = _small("bulat")
-    dataset = pipeline.build_dataset(
-        _files(record_dir),
-        LSP,
-        config,
-        training=True,
-        batch_size=4,
-        seed=1,
-        deterministic=True,
-    )
+    dataset = _dataset(record_dir, config, training=True, batch_size=4, seed=1)
     for batch in dataset.take(3):
         back = transforms.crop_to_image(batch["keypoints"], batch["affine"])
         np.testing.assert_allclose(back.numpy(), batch["image_keypoints"].numpy(), atol=1e-2)
@@ -219,17 +200,7 @@ def test_flip_swaps_left_and_right_labels(record_dir, flip):
         scale_probability=0.0, rotation_probability=0.0, flip_probability=float(flip)
     )
     config = pipeline.bulat_config(input_size=64, augmentation=augmentation)
-    batch = _first(
-        pipeline.build_dataset(
-            _files(record_dir),
-            LSP,
-            config,
-            training=True,
-            batch_size=2,
-            seed=0,
-            deterministic=True,
-        )
-    )
+    batch = _first(_dataset(record_dir, config, training=True, batch_size=2, seed=0))
     image = transforms.denormalize_pixels(batch["image"], "unit")
     for i in range(2):
         x, y = np.round(batch["keypoints"][i, LSP.index("right_ankle")]).astype(int)
@@ -244,16 +215,7 @@ def test_flip_swaps_left_and_right_labels(record_dir, flip):
 
 def test_targets_follow_visibility_and_crop(record_dir):
     config = pipeline.belagiannis_config(LSP, input_size=64, occlusion_mode="ignore")
-    batch = _first(
-        pipeline.build_dataset(
-            _files(record_dir),
-            LSP,
-            config,
-            training=False,
-            batch_size=2,
-            deterministic=True,
-        )
-    )
+    batch = _first(_dataset(record_dir, config, training=False, batch_size=2))
     weights, maps = batch["weights/keypoints"], batch["heatmaps/keypoints"]
     missing, occluded = LSP.index("left_wrist"), LSP.index("right_wrist")
     assert (weights[..., missing] == 0).all() and (maps[..., missing] == 0).all()
@@ -263,17 +225,8 @@ def test_targets_follow_visibility_and_crop(record_dir):
 
 def test_joints_the_records_lack_are_missing(record_dir):
     config = pipeline.belagiannis_config(MPII, input_size=64)
-    batch = _first(
-        pipeline.build_dataset(
-            _files(record_dir),
-            MPII,
-            config,
-            training=False,
-            batch_size=2,
-            deterministic=True,
-            record_skeleton=LSP,
-        )
-    )
+    options = dict(skeleton=MPII, record_skeleton=LSP)
+    batch = _first(_dataset(record_dir, config, training=False, batch_size=2, **options))
     assert batch["keypoints"].shape == (2, MPII.num_keypoints, 2)
     for name in ("pelvis", "thorax"):
         k = MPII.index(name)
@@ -285,16 +238,8 @@ def test_joints_the_records_lack_are_missing(record_dir):
         if {a, b} & lacking:
             assert (batch["weights/limbs"][..., index] == 0).all()
     # Shared joints are matched by name.
-    lsp_batch = _first(
-        pipeline.build_dataset(
-            _files(record_dir),
-            LSP,
-            pipeline.belagiannis_config(LSP, input_size=64),
-            training=False,
-            batch_size=2,
-            deterministic=True,
-        )
-    )
+    lsp_config = pipeline.belagiannis_config(LSP, input_size=64)
+    lsp_batch = _first(_dataset(record_dir, lsp_config, training=False, batch_size=2))
     for name in ("neck", "left_knee", "right_wrist"):
         np.testing.assert_array_equal(
             batch["image_keypoints"][:, MPII.index(name)],

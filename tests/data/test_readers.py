@@ -1,9 +1,6 @@
 """Reader → record → parsed tensors round trips, on real files and on files written here."""
 
 import json
-import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -11,6 +8,7 @@ import pytest
 import scipy.io
 import tensorflow as tf
 
+from tests.conftest import run_python
 from tfpose.data import coco, lsp, mpii, records
 from tfpose.data.conversion import convert
 from tfpose.data.example import OCCLUDED, VISIBLE, PoseExample, parse_example
@@ -419,19 +417,12 @@ def test_a_missing_dataset_says_where_to_download_it(tmp_path, dataset, needed):
 
 
 def test_convert_cli_errors_are_readable(tmp_path):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tfpose.data.convert",
-            "--dataset=lspet",
-            f"--data_dir={tmp_path}",
-            f"--output_dir={tmp_path / 'out'}",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
+    result = run_python(
+        "-m",
+        "tfpose.data.convert",
+        "--dataset=lspet",
+        f"--data_dir={tmp_path}",
+        f"--output_dir={tmp_path / 'out'}",
         timeout=120,
     )
     assert result.returncode != 0

@@ -71,6 +71,25 @@ WARP_CASES = [  # height, width, scale, rotation, flip, size
 ]
 
 
+def assert_warp_equals_projective_warp(
+    warp, dtype, fill, height, width, scale, rotation, flip, size
+):
+    """``warp(image, affine, size, fill=fill)`` equals ``transforms.warp_image`` on a WARP_CASES
+    case: float32 crops that reach past every image border (the window is shifted by a fraction
+    of a pixel), so the fill taps and the blend at the border are compared too."""
+    rng = np.random.default_rng(height)
+    image = rng.uniform(0, 255, (height, width, 3)).astype(dtype)
+    affine = transforms.crop_affine(
+        [width / 2 + 3.3, height / 2 - 2.1], scale, rotation, flip, size, box_scale=1.5
+    )
+    affine = transforms.translate_affine(affine, tf.constant([-0.37, 1.61]))
+    expected = transforms.warp_image(image.astype(np.float32), affine, size, fill=fill).numpy()
+    ours = warp(tf.constant(image), affine, size, fill=fill).numpy()
+    assert ours.shape == expected.shape and ours.dtype == np.float32
+    assert (ours == np.float32(fill)).any() and (ours != np.float32(fill)).any()
+    np.testing.assert_allclose(ours, expected, atol=0.05)
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 @pytest.mark.parametrize("fill", [128.0, 0.5])
 @pytest.mark.parametrize(
@@ -85,19 +104,9 @@ WARP_CASES = [  # height, width, scale, rotation, flip, size
 def test_fast_warps_equal_projective_warp(
     warp, dtype, fill, height, width, scale, rotation, flip, size
 ):
-    # Crops that reach past every image border (the window is shifted by a fraction of a
-    # pixel), so the fill taps and the blend at the border are compared too.
-    rng = np.random.default_rng(height)
-    image = rng.uniform(0, 255, (height, width, 3)).astype(dtype)
-    affine = transforms.crop_affine(
-        [width / 2 + 3.3, height / 2 - 2.1], scale, rotation, flip, size, box_scale=1.5
+    assert_warp_equals_projective_warp(
+        FAST_WARPS[warp], dtype, fill, height, width, scale, rotation, flip, size
     )
-    affine = transforms.translate_affine(affine, tf.constant([-0.37, 1.61]))
-    expected = transforms.warp_image(image.astype(np.float32), affine, size, fill=fill).numpy()
-    ours = FAST_WARPS[warp](tf.constant(image), affine, size, fill=fill).numpy()
-    assert ours.shape == expected.shape and ours.dtype == np.float32
-    assert (ours == np.float32(fill)).any() and (ours != np.float32(fill)).any()
-    np.testing.assert_allclose(ours, expected, atol=0.05)
 
 
 def test_fast_warp_picks_the_kernel_by_rotation():
@@ -295,14 +304,18 @@ OPS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(OPS))
-def test_op_is_identical_eagerly_and_in_tf_data(name):
-    op = OPS[name]
+def assert_identical_eagerly_and_in_tf_data(op):
+    """``op`` on :func:`_example` gives the same dict eagerly and mapped over a tf.data set."""
     eager = op(_example())
     graph = next(iter(tf.data.Dataset.from_tensors(_example()).map(op)))
     assert set(eager) == set(graph)
     for key in eager:
         np.testing.assert_allclose(eager[key].numpy(), graph[key].numpy(), atol=1e-4, err_msg=key)
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_op_is_identical_eagerly_and_in_tf_data(name):
+    assert_identical_eagerly_and_in_tf_data(OPS[name])
 
 
 def test_decode_image_eagerly_and_in_tf_data():

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.inference import fake_spec
 from tfpose.data import records
 from tfpose.data.conversion import convert
 from tfpose.data.example import parse_example
 from tfpose.evaluation import coco_keypoints, prediction_files, report
-from tfpose.inference.backends import ModelSpec
 from tfpose.inference.results import validate_coco_results
 from tfpose.skeletons import COCO
 
@@ -187,21 +187,7 @@ def test_records_keep_coco_ids_and_areas_and_score_as_the_official_file(coco_sam
 
 # ---------------------------------------------------------- the commands, on a fake network
 
-SPEC = ModelSpec(
-    skeleton=COCO,
-    input_size=64,
-    heatmap_stride=4,
-    crop_convention="belagiannis",
-    box_scale=1.5,
-    fill=128.0,
-    normalization="belagiannis",
-    amplitude=12.0,
-    visibility_kind="peak_over_amplitude",
-    prediction_output="keypoints_1",
-    pass_outputs=("keypoints_1",),
-    source="fake",
-    format="fake",
-)
+SPEC = fake_spec(COCO)
 
 
 class CentreBackend:

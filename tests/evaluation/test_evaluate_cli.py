@@ -1,9 +1,6 @@
 """``python -m tfpose.evaluate`` on prediction files, in process and (real data) as a command."""
 
 import json
-import pathlib
-import subprocess
-import sys
 
 import h5py
 import numpy as np
@@ -11,10 +8,10 @@ import pytest
 import scipy.io
 from absl import app
 
+from tests.conftest import run_python
 from tfpose.inference.results import validate_coco_results
 from tfpose.skeletons import LSP, MPII
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -47,17 +44,23 @@ def _mpii_files(tmp_path):
     return gt_path, pred_path
 
 
-def test_mpii_prediction_files_end_to_end(tmp_path, run_cli):
-    gt_path, pred_path = _mpii_files(tmp_path)
-    out_dir = tmp_path / "out"
+def _evaluate_mpii(run_cli, predictions, ground_truth, out_dir):
+    """``run_cli`` on the MPII protocol, writing to ``out_dir``: (what it printed, the
+    metrics.json it wrote)."""
     printed = run_cli(
-        predictions=str(pred_path),
-        ground_truth=str(gt_path),
+        predictions=str(predictions),
+        ground_truth=str(ground_truth),
         protocol="mpii",
         output_dir=str(out_dir),
     )
+    return printed, json.loads((out_dir / "metrics.json").read_text())
+
+
+def test_mpii_prediction_files_end_to_end(tmp_path, run_cli):
+    gt_path, pred_path = _mpii_files(tmp_path)
+    out_dir = tmp_path / "out"
+    printed, metrics = _evaluate_mpii(run_cli, pred_path, gt_path, out_dir)
     assert "[port]" in printed and "[matlab]" in printed and "PCKh@0.1" in printed
-    metrics = json.loads((out_dir / "metrics.json").read_text())
     assert metrics["protocol"] == "mpii" and metrics["threshold"] == 0.5
     assert list(metrics["per_joint"]) == ["Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank"]
     assert metrics["per_joint"]["Head"] == 75.0  # port: head top, 3 of 4
@@ -87,14 +90,8 @@ def test_mpii_prediction_files_end_to_end(tmp_path, run_cli):
     validate_coco_results(results, MPII.num_keypoints)
     assert [r["image_id"] for r in results] == [0, 1, 2, 3]
     assert [r["file_name"] for r in results] == ["p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg"]
-    again_dir = tmp_path / "again"
-    run_cli(
-        predictions=str(out_dir / "keypoint_results.json"),
-        ground_truth=str(gt_path),
-        protocol="mpii",
-        output_dir=str(again_dir),
-    )
-    again = json.loads((again_dir / "metrics.json").read_text())
+    results_path = out_dir / "keypoint_results.json"
+    _, again = _evaluate_mpii(run_cli, results_path, gt_path, tmp_path / "again")
     assert again["per_joint"] == metrics["per_joint"] and again["mean"] == metrics["mean"]
     assert again["visibility"] == metrics["visibility"]
 
@@ -142,16 +139,10 @@ def test_2_k_n_predictions_with_nan_joints_are_read_named_and_scored_as_misses(t
     with h5py.File(h5_path, "w") as file:
         file.create_dataset("preds", data=pred.transpose(2, 1, 0))
     out_dir = tmp_path / "out"
-    printed = run_cli(
-        predictions=str(h5_path),
-        ground_truth=str(gt_path),
-        protocol="mpii",
-        output_dir=str(out_dir),
-    )
+    printed, metrics = _evaluate_mpii(run_cli, h5_path, gt_path, out_dir)
     assert f"predictions: {h5_path}: 'preds' [2, 16, 4] read as [2, K, N]: N = 4 persons" in printed
     assert run_cli.err.startswith("warning: 2 of 64 predicted joints are NaN (1 persons)")
     assert "a NaN prediction is a miss: 1 of them are annotated and scored as misses" in run_cli.err
-    metrics = json.loads((out_dir / "metrics.json").read_text())
     assert metrics["per_keypoint"]["left_ankle"] == 75.0  # 3 of 4: the NaN joint is a miss
     assert metrics["num_annotated"]["right_ankle"] == 3  # unchanged: the NaN is not scored
     assert baseline.splitlines()[1:] != printed.splitlines()[1:]
@@ -209,19 +200,13 @@ def test_usage_errors(tmp_path, run_cli):
 
 def test_acceptance_command_prints_the_published_tables(shared_data, tmp_path):
     folder = shared_data / "mpii_val"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tfpose.evaluate",
-            f"--predictions={folder / 'hg_s2_b1_predictions.mat'}",
-            f"--ground_truth={folder / 'detections_our_format.mat'}",
-            "--protocol=mpii",
-            f"--output_dir={tmp_path}",
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
+    completed = run_python(
+        "-m",
+        "tfpose.evaluate",
+        f"--predictions={folder / 'hg_s2_b1_predictions.mat'}",
+        f"--ground_truth={folder / 'detections_our_format.mat'}",
+        "--protocol=mpii",
+        f"--output_dir={tmp_path}",
         timeout=120,
         check=True,
     )

@@ -183,6 +183,27 @@ def test_matlab_v7_3_file_is_read_through_hdf5(tmp_path):
     np.testing.assert_allclose(prediction_files.load_predictions(path).keypoints, KEYPOINTS)
 
 
+def _coco_results(ids: dict) -> list[dict]:
+    """COCO results of KEYPOINTS and SCORES, person i with the fields ``ids[field][i]``."""
+    return [
+        {
+            **{field: values[i] for field, values in ids.items()},
+            "keypoints": np.c_[KEYPOINTS[i], SCORES[i]].ravel().tolist(),
+        }
+        for i in range(N)
+    ]
+
+
+def _align_shuffled(path, entries, order, image_ids=None):
+    """Writes ``entries`` in ``order`` to ``path`` and aligns them with the ground truth whose
+    persons have ``image_ids``."""
+    path.write_text(json.dumps([entries[i] for i in order]))
+    truth = prediction_files.GroundTruth(
+        keypoints=KEYPOINTS, visibility=VISIBILITY, image_ids=image_ids
+    )
+    return prediction_files.align_predictions(prediction_files.load_predictions(path), truth)
+
+
 def test_coco_results_round_trip_in_ground_truth_order(tmp_path):
     path = write_coco_results(tmp_path / "results.json", KEYPOINTS, SCORES, ["a", "a", "b"])
     entries = json.loads(path.read_text())
@@ -191,43 +212,22 @@ def test_coco_results_round_trip_in_ground_truth_order(tmp_path):
     assert entries[2]["file_name"] == "b" and entries[2]["category_id"] == 1
     assert len(entries[0]["keypoints"]) == 3 * K
     assert entries[0]["score"] == pytest.approx(SCORES[0].mean())
-    path.write_text(json.dumps(entries[::-1]))  # shuffled; person_index puts them back
-    truth = prediction_files.GroundTruth(keypoints=KEYPOINTS, visibility=VISIBILITY)
-    aligned = prediction_files.align_predictions(prediction_files.load_predictions(path), truth)
+    aligned = _align_shuffled(path, entries, [2, 1, 0])  # reversed; person_index restores
     np.testing.assert_allclose(aligned.keypoints, KEYPOINTS, atol=1e-3)
     np.testing.assert_allclose(aligned.scores, SCORES, atol=1e-3)
 
 
 def test_coco_results_matched_by_unique_image_id(tmp_path):
-    entries = [
-        {"image_id": image_id, "keypoints": np.c_[KEYPOINTS[i], SCORES[i]].ravel().tolist()}
-        for i, image_id in enumerate(["x", "y", "z"])
-    ]
-    path = tmp_path / "results.json"
-    path.write_text(json.dumps([entries[1], entries[2], entries[0]]))
-    truth = prediction_files.GroundTruth(
-        keypoints=KEYPOINTS, visibility=VISIBILITY, image_ids=("x", "y", "z")
-    )
-    aligned = prediction_files.align_predictions(prediction_files.load_predictions(path), truth)
+    entries = _coco_results({"image_id": ["x", "y", "z"]})
+    aligned = _align_shuffled(tmp_path / "results.json", entries, [1, 2, 0], ("x", "y", "z"))
     np.testing.assert_allclose(aligned.keypoints, KEYPOINTS)
 
 
 def test_coco_results_with_integer_ids_are_matched_by_file_name(tmp_path):
     # As python -m tfpose.predict writes them: integer ids, the image's name in file_name.
-    entries = [
-        {
-            "image_id": i,
-            "file_name": name,
-            "keypoints": np.c_[KEYPOINTS[i], SCORES[i]].ravel().tolist(),
-        }
-        for i, name in enumerate(["x.jpg", "y.jpg", "z.jpg"])
-    ]
-    path = tmp_path / "predictions.json"
-    path.write_text(json.dumps([entries[2], entries[0], entries[1]]))
-    truth = prediction_files.GroundTruth(
-        keypoints=KEYPOINTS, visibility=VISIBILITY, image_ids=("x.jpg", "y.jpg", "z.jpg")
-    )
-    aligned = prediction_files.align_predictions(prediction_files.load_predictions(path), truth)
+    names = ["x.jpg", "y.jpg", "z.jpg"]
+    entries = _coco_results({"image_id": [0, 1, 2], "file_name": names})
+    aligned = _align_shuffled(tmp_path / "predictions.json", entries, [2, 0, 1], tuple(names))
     np.testing.assert_allclose(aligned.keypoints, KEYPOINTS)
 
 

@@ -9,8 +9,6 @@ compare with the Keras model on the real MPII sample images.
 import json
 import os
 import pathlib
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -19,11 +17,12 @@ import pytest
 import tensorflow as tf
 
 import tfpose.models  # noqa: F401  (registers the model classes for load_model)
+from tests.conftest import run_python, tiny_run_config
 from tfpose.data import targets, transforms
 from tfpose.data.conversion import convert
 from tfpose.export import parity, preprocess, tflite
 from tfpose.export.run import FORMATS, ExportConfig, export
-from tfpose.export.spec import ExportSpec
+from tfpose.model_spec import ModelSpec
 from tfpose.training import run as run_lib
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -36,24 +35,9 @@ AGREEMENT = {"fp32": 0.95, "fp16": 0.8}
 
 
 def _train(records, workdir, model, input_size, steps=4, **extra):
-    config = run_lib.RunConfig(
-        workdir=str(workdir),
-        records=records,
-        model=model,
-        input_size=input_size,
-        width_multiplier=0.125,
-        batch_size=4,
-        schedule_unit="steps",
-        optimizer="adam",
-        learning_rates=(1e-3,),
-        stages=(("joint", steps),),
-        log_every=steps,
-        checkpoint_every=steps,
-        val_examples=4,
-        verbose=False,
-        **extra,
-    )
-    run_lib.train(config)
+    options = dict(model=model, input_size=input_size, stages=(("joint", steps),), num_passes=None)
+    options.update(log_every=steps, checkpoint_every=steps, val_examples=4, **extra)
+    run_lib.train(tiny_run_config(workdir, records, **options))
     return str(workdir / "model.keras")
 
 
@@ -100,14 +84,7 @@ def _fresh_python(script: str, cwd: pathlib.Path, *args) -> dict:
             pass
         """)
     path.write_text(guard + textwrap.dedent(script))
-    done = subprocess.run(
-        [sys.executable, str(path), *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_python(path, *args, cwd=cwd, env=env, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -121,7 +98,7 @@ def _samples(shared_data):
     ]
 
 
-def _keras_reference(model_path, spec: ExportSpec, samples):
+def _keras_reference(model_path, spec: ModelSpec, samples):
     """Keras keypoints (image px) on the evaluation crop of each sample, computed with the
     training pipeline's ops (not the serving graph), plus the crops, affines and regions."""
     model = keras.models.load_model(model_path)
@@ -162,13 +139,13 @@ def _agreement(keypoints, reference, affines, stride):
 
 @pytest.fixture(scope="module")
 def reference(exported, shared_data):
-    spec = ExportSpec.load(str(exported["dir"]))
+    spec = ModelSpec.load(str(exported["dir"]))
     return spec, _keras_reference(exported["model"], spec, _samples(shared_data))
 
 
 def test_every_artifact_and_the_reports_are_written(exported):
     out, report = exported["dir"], exported["report"]
-    spec = ExportSpec.load(str(out))
+    spec = ModelSpec.load(str(out))
     assert set(spec.artifacts) == set(FORMATS)
     for relative in spec.artifacts.values():
         assert (out / relative).exists(), relative
@@ -424,7 +401,7 @@ def test_parity_check_fails_loudly_beyond_tolerance():
         "has_head_box": np.ones(4, bool),
         "occlusion_labelled": np.zeros(4, bool),
     }
-    spec = ExportSpec(
+    spec = ModelSpec(
         "mpii",
         16,
         [],
@@ -476,7 +453,7 @@ def test_cascade_models_export(records, tmp_path, model_name, input_size, stride
         ),
         log=lambda *_: None,
     )
-    spec = ExportSpec.load(str(out))
+    spec = ModelSpec.load(str(out))
     assert spec.heatmap_stride == stride and spec.prediction_output == "regression"
     assert all(row["passed"] for row in report["artifacts"].values()), report["artifacts"]
     loaded = tf.saved_model.load(str(out / "1"))
@@ -521,14 +498,7 @@ def test_evaluate_gives_the_same_numbers_for_every_format(exported, records):
         print(json.dumps(out))
         """
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, json.dumps(models), records],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
+    done = run_python("-c", script, json.dumps(models), records)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(done.stdout.strip().splitlines()[-1])
     formats = {r["model_format"] for r in results.values()}

@@ -7,21 +7,19 @@ so the export inherits the setting.
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import TINY_RUN
+from tests.conftest import tiny_run_config
+from tests.inference import run_predict
 from tfpose.data.conversion import convert
 from tfpose.export.run import ExportConfig, export
-from tfpose.export.spec import ExportSpec
 from tfpose.inference import runner
 from tfpose.inference.predictor import Predictor
+from tfpose.model_spec import ModelSpec
 from tfpose.training import run as run_lib
 
 FORMATS = ("saved_model", "tflite_fp32", "onnx")
@@ -38,15 +36,9 @@ def artifacts(tmp_path_factory):
     root = tmp_path_factory.mktemp("one_answer")
     records = root / "records"
     convert("synthetic", str(records), num_examples=16, num_eval_examples=4, num_workers=1)
-    run_lib.train(
-        run_lib.RunConfig(
-            workdir=str(root / "run"),
-            records=str(records),
-            **{**TINY_RUN, "stages": (("joint", 4),), "log_every": 4, "checkpoint_every": 4},
-            val_examples=4,
-            val_flip_test=True,
-        )
-    )
+    schedule = dict(stages=(("joint", 4),), log_every=4, checkpoint_every=4)
+    config = tiny_run_config(root / "run", records, **schedule, val_examples=4, val_flip_test=True)
+    run_lib.train(config)
     model = root / "run" / "model.keras"
     out = root / "export" / "tiny"
     export(
@@ -94,8 +86,8 @@ def predictions(artifacts, persons):
 
 
 def test_the_export_inherits_the_recorded_flip_test(artifacts):
-    spec = ExportSpec.load(str(artifacts["saved_model"]))
-    assert spec.flip_test is True  # from flags.json val_flip_test, no --flip_test at export
+    spec = ModelSpec.load(str(artifacts["saved_model"]))
+    assert spec.flip_test is True  # val_flip_test of the run record, no --flip_test at export
     assert set(spec.artifacts) == set(FORMATS)
     assert spec.tflite_outputs["onnx"] == ["heatmaps", "keypoints", "confidence", "peak"]
 
@@ -106,7 +98,9 @@ def test_every_format_reports_the_same_flip_test(predictions):
         assert predictor.spec.flip_test is True, name
         assert predictor.flip_test is True, name
         sources[name] = predictor.flip_test_source
-    assert sources["keras"] == "the model's setting: flags.json val_flip_test"
+    assert sources["keras"] == (
+        "the model's setting: tfpose_run.json val_flip_test, the run record in the model"
+    )
     for name in FORMATS:
         assert sources[name] == "the model's setting: tfpose_export.json", name
     formats = {name: p.spec.format for name, (p, _) in predictions.items()}
@@ -165,7 +159,7 @@ def test_serving_default_scores_are_the_predictors(artifacts, predictions, perso
     out = loaded.signatures["serving_default"](
         images=tf.constant(encoded), boxes=tf.constant(regions)
     )
-    spec = ExportSpec.load(str(artifacts["saved_model"]))
+    spec = ModelSpec.load(str(artifacts["saved_model"]))
     for name in ("keras", "saved_model"):
         _, result = predictions[name]
         assert_scores_close(out["confidence"].numpy(), result.confidence)
@@ -186,20 +180,7 @@ def test_serving_default_scores_are_the_predictors(artifacts, predictions, perso
 
 def test_predict_summary_names_the_flip_test(artifacts, shared_data, tmp_path):
     image = shared_data / "samples" / "mpii" / "004645041.jpg"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tfpose.predict",
-            f"--model={artifacts['onnx']}",
-            f"--input={image}",
-            f"--output_dir={tmp_path / 'out'}",
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        timeout=300,
-    )
+    proc = run_predict(artifacts["onnx"], image, tmp_path / "out")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "1 persons in 1 images" in proc.stdout
     assert "flip test: on (the model's setting: tfpose_export.json)" in proc.stdout

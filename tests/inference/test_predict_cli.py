@@ -6,25 +6,16 @@ import os
 import re
 import shutil
 import struct
-import subprocess
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.inference.test_predictor import trained_model
+from tests.inference import run_predict
 from tfpose.inference import runner
 from tfpose.inference.predictor import Predictor
 from tfpose.inference.results import validate_coco_results
 from tfpose.skeletons import MPII
-
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    return trained_model(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -48,22 +39,8 @@ def test_cli_on_a_folder_skips_unreadable_files(model_path, image_folder, tmp_pa
     out = tmp_path / "out"
     boxes = tmp_path / "boxes.json"
     boxes.write_text(json.dumps({"004645041.jpg": [[600, 100, 1100, 719], [0, 0, 400, 400]]}))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tfpose.predict",
-            f"--model={model_path}",
-            f"--input={image_folder}",
-            f"--output_dir={out}",
-            f"--boxes={boxes}",
-            "--heatmaps",
-            "--overlay_max_side=320",
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=300,
+    proc = run_predict(
+        model_path, image_folder, out, f"--boxes={boxes}", "--heatmaps", "--overlay_max_side=320"
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("zz_truncated.jpg", "aa_text.png"):
@@ -91,21 +68,7 @@ def test_cli_on_a_folder_skips_unreadable_files(model_path, image_folder, tmp_pa
 def test_cli_reports_a_bad_box_by_entry(model_path, image_folder, tmp_path):
     boxes = tmp_path / "boxes.json"
     boxes.write_text(json.dumps({"004645041.jpg": [10, 10, 5, 50]}))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tfpose.predict",
-            f"--model={model_path}",
-            f"--input={image_folder}",
-            f"--output_dir={tmp_path / 'out'}",
-            f"--boxes={boxes}",
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=300,
-    )
+    proc = run_predict(model_path, image_folder, tmp_path / "out", f"--boxes={boxes}")
     assert proc.returncode == 1
     assert "boxes.json: entry '004645041.jpg': box [10, 10, 5, 50] needs x2 > x1" in proc.stderr
 
@@ -126,20 +89,7 @@ def test_cli_fails_when_no_input_can_be_read(model_path, tmp_path):
     (folder / "a_text.png").write_text("not an image")
     (folder / "b_truncated.jpg").write_bytes(_jpeg(0)[:300])
     (folder / "c_empty.jpg").write_bytes(b"")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tfpose.predict",
-            f"--model={model_path}",
-            f"--input={folder}",
-            f"--output_dir={tmp_path / 'out'}",
-        ],
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=300,
-    )
+    proc = run_predict(model_path, folder, tmp_path / "out")
     assert proc.returncode == 1, proc.stderr[-3000:]
     lines = [line.strip() for line in proc.stderr.replace("\r", "\n").splitlines()]
     for name in ("a_text.png", "b_truncated.jpg", "c_empty.jpg"):

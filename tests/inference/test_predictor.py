@@ -1,11 +1,11 @@
 """Predictor: geometry of crops and decoding, scores, flip test, batching, boxes, backends.
 
 The model tests use a tiny recurrent network trained for a few steps by the real training code
-(:func:`trained_model`, built once per session) and the real MPII sample images.
+(the ``model_path`` fixture of ``conftest.py``, built once per session) and the real MPII sample
+images.
 """
 
 import os
-import pathlib
 import shutil
 import zipfile
 
@@ -13,36 +13,13 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import TINY_RUN
+from tests.inference import fake_spec
 from tfpose.data import targets, transforms
 from tfpose.inference import preprocess
-from tfpose.inference.backends import ModelSpec, load_backend
+from tfpose.inference.backends import load_backend
 from tfpose.inference.predictor import Predictor, inside_image, normalize_scores
 from tfpose.run_config import RUN_ENTRY
 from tfpose.skeletons import MPII
-
-NO_VALIDATION_RUN = {**TINY_RUN, "val_split": ""}
-
-
-def trained_model(tmp_path_factory) -> pathlib.Path:
-    """A tiny recurrent model trained for 2 steps on synthetic records (cached per session)."""
-    from tfpose.data.conversion import convert
-    from tfpose.training import run as run_lib
-
-    root = tmp_path_factory.getbasetemp() / "inference_tiny_model"
-    model = root / "run" / "best.keras"
-    if not model.exists():
-        records = root / "records"
-        convert("synthetic", str(records), num_examples=16, num_eval_examples=4, num_workers=1)
-        run_lib.train(
-            run_lib.RunConfig(workdir=str(root / "run"), records=str(records), **NO_VALIDATION_RUN)
-        )
-    return model
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory):
-    return trained_model(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -58,21 +35,7 @@ def mpii_images(shared_data):
 
 # ------------------------------------------------------------------------------- fake backends
 
-SPEC = ModelSpec(
-    skeleton=MPII,
-    input_size=64,
-    heatmap_stride=4,
-    crop_convention="belagiannis",
-    box_scale=1.5,
-    fill=128.0,
-    normalization="belagiannis",
-    amplitude=12.0,
-    visibility_kind="peak_over_amplitude",
-    prediction_output="keypoints_1",
-    pass_outputs=("keypoints_0", "keypoints_1"),
-    source="fake",
-    format="fake",
-)
+SPEC = fake_spec(MPII, pass_outputs=("keypoints_0", "keypoints_1"))
 
 
 class DotBackend:
@@ -242,7 +205,7 @@ def test_bad_images_are_named(images, message):
 
 def test_keras_predictor_on_real_images(predictor, mpii_images):
     spec = predictor.spec
-    assert spec.format == "keras" and spec.skeleton.name == "mpii"
+    assert spec.format == "keras" and spec.skeleton == "mpii" and spec.layout is MPII
     assert spec.input_size == 32 and spec.heatmap_stride == 4
     assert spec.amplitude == 12.0 and spec.box_scale == 1.5
     assert spec.visibility_kind == "peak_over_amplitude"

@@ -33,11 +33,13 @@ def randomize_weights(model: keras.Model, seed: int = 0) -> None:
         variable.assign(value.astype(variable.dtype))
 
 
-def assert_save_load_round_trip(model: keras.Model, tmp_path) -> None:
+def assert_save_load_round_trip(model: keras.Model, tmp_path, images=None, rtol=1e-5) -> None:
     """``.keras`` save → ``keras.models.load_model`` (no custom objects) → same class, config,
-    output names and outputs."""
-    randomize_weights(model)
-    images = random_images(model)
+    output names and outputs. Without ``images``, on random images with random weights; with
+    them, on those with the model's own weights."""
+    if images is None:
+        randomize_weights(model)
+        images = random_images(model)
     expected = model(images, training=False)
     path = tmp_path / "model.keras"
     model.save(path)
@@ -47,7 +49,7 @@ def assert_save_load_round_trip(model: keras.Model, tmp_path) -> None:
     actual = loaded(images, training=False)
     assert sorted(actual) == sorted(expected)
     for name in expected:
-        np.testing.assert_allclose(actual[name], expected[name], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(actual[name], expected[name], rtol=rtol, atol=1e-5)
 
 
 def assert_gradients_reach_every_weight(model: keras.Model) -> None:

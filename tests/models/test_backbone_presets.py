@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.conftest import PRESET_WIDTH, tiny_run_config
+from tests.models import assert_save_load_round_trip
 from tfpose.data.conversion import convert
 from tfpose.export.run import ExportConfig, export
 from tfpose.models import MODEL_PRESETS, build_model
@@ -29,15 +31,7 @@ def test_preset_builds_and_round_trips(name, tmp_path):
     maps = model.output[model.prediction_output]
     assert tuple(maps.shape[1:]) == (16, 16, 14)
     images = np.random.default_rng(0).uniform(size=(2, 64, 64, 3)).astype(np.float32)
-    before = model(images, training=False)
-    path = tmp_path / "model.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)
-    assert type(loaded) is type(model)
-    assert loaded.get_config() == model.get_config()
-    after = loaded(images, training=False)
-    for key in before:
-        np.testing.assert_allclose(after[key], before[key], atol=1e-5)
+    assert_save_load_round_trip(model, tmp_path, images, rtol=1e-7)  # assert_allclose default
 
 
 def test_recurrent_backbone_shares_weights_across_passes():
@@ -102,21 +96,9 @@ def test_preset_trains_from_imagenet_and_exports(name, stages, records, tmp_path
         backbones_lib.weights_path("mobilenet_v2")
     except backbones_lib.BackboneWeightsError as error:
         pytest.skip(str(error))
-    config = run_lib.RunConfig(
-        workdir=str(tmp_path / "run"),
-        records=records,
-        model=name,
-        input_size=64,
-        batch_size=2,
-        schedule_unit="steps",
-        optimizer="adam",
-        learning_rates=(1e-3,),
-        stages=stages,
-        log_every=1,
-        checkpoint_every=10,
-        val_examples=2,
-        verbose=False,
-    )
+    size = dict(input_size=64, batch_size=2, **PRESET_WIDTH)
+    schedule = dict(stages=stages, log_every=1, checkpoint_every=10, val_examples=2)
+    config = tiny_run_config(tmp_path / "run", records, model=name, **size, **schedule)
     summary = run_lib.train(config)
     assert np.isfinite(summary["final_loss"]) if "final_loss" in summary else summary
     out = tmp_path / "export"

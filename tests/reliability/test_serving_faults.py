@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfpose.data import transforms
 from tfpose.export.preprocess import MAX_IMAGE_PIXELS
 from tfpose.export.saved_model import export_saved_model
-from tfpose.export.spec import ExportSpec
+from tfpose.model_spec import ModelSpec
 from tfpose.models import build_model
 from tfpose.skeletons import MPII
 
@@ -39,23 +38,13 @@ def _jpeg(height=60, width=40, seed=0) -> bytes:
 def signatures(tmp_path_factory):
     """An untrained 32 px model exported to a SavedModel and loaded back in this process."""
     model = build_model("recurrent_tiny", input_size=SIZE, width_multiplier=0.125, num_passes=1)
-    crop = transforms.CROP_CONVENTIONS["belagiannis"]
-    spec = ExportSpec(
-        skeleton=MPII.name,
-        num_keypoints=MPII.num_keypoints,
-        joint_names=list(MPII.joint_names),
-        flip_permutation=[int(i) for i in MPII.flip_permutation],
+    spec = ModelSpec.create(
+        MPII,
         input_size=SIZE,
         heatmap_stride=model.output_stride,
-        heatmap_size=SIZE // model.output_stride,
         crop_convention="belagiannis",
-        box_scale=crop.box_scale,
-        margin=crop.margin,
-        fill=crop.fill,
         normalization="belagiannis",
         prediction_output=model.prediction_output,
-        visibility_kind="peak_over_amplitude",
-        amplitude=1.0,
     )
     path = str(tmp_path_factory.mktemp("saved_model") / "1")
     export_saved_model(model, spec, path)

@@ -11,7 +11,6 @@ import random
 import resource
 import signal
 import subprocess
-import sys
 import time
 
 import keras
@@ -21,7 +20,14 @@ import tensorflow as tf
 
 import tfpose.models  # noqa: F401  (registers the model classes for load_model)
 from tests.conftest import SUBPROCESS_ENV as ENV
-from tests.conftest import TINY_TRAIN_FLAGS, localhost_cluster, start_workers
+from tests.conftest import (
+    TINY_TRAIN_FLAGS,
+    localhost_cluster,
+    run_subprocess,
+    start_workers,
+    tiny_run_config,
+    train_command,
+)
 from tfpose.training import run as run_lib
 from tfpose.training.trainer import WorkdirError, history_rows
 
@@ -31,15 +37,7 @@ CHECKPOINT_EVERY = 4
 
 
 def _command(records, workdir, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "tfpose.train",
-        f"--records={records}",
-        f"--workdir={workdir}",
-        *TINY_FLAGS,
-        *extra,
-    ]
+    return train_command(records, workdir, *TINY_FLAGS, *extra)
 
 
 def _logged_steps(workdir) -> list[int]:
@@ -103,7 +101,7 @@ def test_killed_three_times_then_rerun_matches_an_uninterrupted_run(synthetic_re
         process.wait()
         stderr_of_runs.append(process.stderr.read())
         kills.append(max(_logged_steps(workdir)))
-    final = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    final = run_subprocess(command)
     assert final.returncode == 0, final.stderr[-3000:]
     stderr_of_runs.append(final.stderr)
     resumed = [_resumed_step(err) for err in stderr_of_runs[1:]]
@@ -134,23 +132,7 @@ def test_killed_three_times_then_rerun_matches_an_uninterrupted_run(synthetic_re
 
 
 def _tiny_config(records, workdir, steps, **overrides):
-    return run_lib.RunConfig(
-        workdir=str(workdir),
-        records=records,
-        model="recurrent_tiny",
-        input_size=32,
-        width_multiplier=0.125,
-        num_passes=1,
-        batch_size=4,
-        stages=(("joint", steps),),
-        schedule_unit="steps",
-        optimizer="adam",
-        log_every=2,
-        checkpoint_every=2,
-        val_split="",
-        verbose=False,
-        **overrides,
-    )
+    return tiny_run_config(workdir, records, stages=(("joint", steps),), val_split="", **overrides)
 
 
 def _limit_file_size():
@@ -163,12 +145,8 @@ def test_disk_full_at_a_checkpoint_keeps_the_previous_one(synthetic_records, tmp
     run_lib.train(_tiny_config(synthetic_records, tmp_path, 4))
     good = tf.train.latest_checkpoint(str(tmp_path / "checkpoints"))
     assert good.endswith("ckpt-4")
-    result = subprocess.run(
+    result = run_subprocess(
         _command(synthetic_records, tmp_path, "--stages=joint:8", "--checkpoint_every=2"),
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
         preexec_fn=_limit_file_size,
     )
     assert result.returncode == 1, result.stderr[-3000:]

@@ -7,7 +7,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 
@@ -18,11 +17,15 @@ import tensorflow as tf
 
 import tfpose.models  # noqa: F401  (registers the model classes for load_model)
 from tests.conftest import (
+    PRESET_WIDTH,
     SUBPROCESS_ENV,
-    TINY_RUN,
     TINY_TRAIN_FLAGS,
     localhost_cluster,
+    run_python,
+    run_subprocess,
     start_workers,
+    tiny_run_config,
+    train_command,
 )
 from tfpose import losses, run_config
 from tfpose.data import pipeline
@@ -40,10 +43,7 @@ from tfpose.training.trainer import (
 )
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-ENV = SUBPROCESS_ENV
 
-# The shared tiny run, with each test's own stages and 8 validation people.
-TINY = {**{k: v for k, v in TINY_RUN.items() if k != "stages"}, "val_examples": 8}
 TINY_FLAGS = [*TINY_TRAIN_FLAGS, "--val_examples=8"]
 
 
@@ -55,9 +55,9 @@ def records(tmp_path_factory):
 
 
 def _train(records, workdir, steps, **overrides):
-    options = {**TINY, "stages": (("joint", steps),), **overrides}
-    config = run_lib.RunConfig(workdir=str(workdir), records=records, **options)
-    return run_lib.train(config)
+    """The shared tiny run (its own stages, 8 validation people) in ``workdir``."""
+    options = {"val_examples": 8, "stages": (("joint", steps),), **overrides}
+    return run_lib.train(tiny_run_config(workdir, records, **options))
 
 
 def test_run_writes_every_output(records, tmp_path):
@@ -155,19 +155,11 @@ def test_progress_lines_in_a_log_file(records, tmp_path, capsys, monkeypatch):
 
 
 def test_sigkill_then_rerun_resumes_at_saved_step(records, tmp_path):
-    command = [
-        sys.executable,
-        "-m",
-        "tfpose.train",
-        f"--records={records}",
-        f"--workdir={tmp_path}",
-        "--stages=joint:400",
-        "--checkpoint_every=3",
-        "--val_split=",
-        *TINY_FLAGS,
-    ]
+    command = train_command(
+        records, tmp_path, "--stages=joint:400", "--checkpoint_every=3", "--val_split=", *TINY_FLAGS
+    )
     process = subprocess.Popen(
-        command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command, env=SUBPROCESS_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     checkpoints = tmp_path / "checkpoints"
     deadline = time.time() + 240
@@ -182,13 +174,7 @@ def test_sigkill_then_rerun_resumes_at_saved_step(records, tmp_path):
     saved = int(tf.train.latest_checkpoint(str(checkpoints)).rsplit("-", 1)[1])
     assert saved >= 3 and saved % 3 == 0
     # Re-running the same command (shorter, to keep the test fast) resumes from that step.
-    result = subprocess.run(
-        [*command[:5], f"--stages=joint:{saved + 2}", *command[6:]],
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_subprocess([*command[:5], f"--stages=joint:{saved + 2}", *command[6:]])
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"resuming from {checkpoints}/ckpt-{saved} at step {saved}" in result.stderr
     steps = [int(r["step"]) for r in history_rows(str(tmp_path))]
@@ -290,21 +276,7 @@ def test_tiny_model_loss_decreases_on_a_fixed_batch(records):
     ],
 )
 def test_flag_errors_are_readable(records, tmp_path, flags, message):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tfpose.train",
-            f"--records={records}",
-            f"--workdir={tmp_path}",
-            *TINY_FLAGS,
-            *flags,
-        ],
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_subprocess(train_command(records, tmp_path, *TINY_FLAGS, *flags), timeout=120)
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -328,20 +300,13 @@ def test_heatmap_sigma_sets_the_keypoint_gaussians_only(tmp_path, model, units):
 
 
 def test_missing_records_name_files_and_the_convert_command(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tfpose.train",
-            "--flagfile=configs/recurrent.flags",
-            f"--workdir={tmp_path}",
-            f"--records={tmp_path / 'mpii'}",
-        ],
-        env=ENV,
-        capture_output=True,
-        text=True,
+    result = run_python(
+        "-m",
+        "tfpose.train",
+        "--flagfile=configs/recurrent.flags",
+        f"--workdir={tmp_path}",
+        f"--records={tmp_path / 'mpii'}",
         timeout=120,
-        cwd=REPO,
     )
     assert result.returncode == 1
     assert f"{tmp_path / 'mpii' / 'manifest.json'} does not exist" in result.stderr
@@ -357,20 +322,14 @@ def test_evaluate_model_mode_on_a_trained_model(records, tmp_path):
     # --val_flip_test: the training run's validation is the flip test of tfpose.evaluate.
     _train(records, tmp_path, 2, deterministic=True, val_flip_test=True)
     out = tmp_path / "eval"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tfpose.evaluate",
-            f"--model={tmp_path / 'model.keras'}",
-            f"--records={records}",
-            "--split=val",
-            "--flip_test",
-            f"--output_dir={out}",
-        ],
-        env=ENV,
-        capture_output=True,
-        text=True,
+    result = run_python(
+        "-m",
+        "tfpose.evaluate",
+        f"--model={tmp_path / 'model.keras'}",
+        f"--records={records}",
+        "--split=val",
+        "--flip_test",
+        f"--output_dir={out}",
         timeout=180,
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -390,17 +349,15 @@ def test_evaluate_model_mode_on_a_trained_model(records, tmp_path):
     assert (out / "keypoint_results.json").exists() and (out / "pck_curves.png").exists()
 
 
+def _train_cascade(records, workdir, model, stages, **overrides):
+    """A tiny cascade at 64 px (its preset's width) through ``stages``."""
+    options = dict(model=model, stages=stages, input_size=64, **PRESET_WIDTH, **overrides)
+    return _train(records, workdir, 0, **options)
+
+
 def test_cascade_staged_schedule_in_one_command(records, tmp_path):
-    summary = _train(
-        records,
-        tmp_path,
-        0,
-        model="cascade_resnet_tiny",
-        input_size=64,
-        width_multiplier=None,
-        num_passes=None,
-        stages=(("detector", 2), ("regressor", 2), ("joint", 2)),
-    )
+    stages = (("detector", 2), ("regressor", 2), ("joint", 2))
+    summary = _train_cascade(records, tmp_path, "cascade_resnet_tiny", stages)
     assert summary["steps"] == 6
     rows = history_rows(str(tmp_path))
     assert [(r["stage"], int(r["step"])) for r in rows] == [
@@ -419,34 +376,22 @@ def test_cascade_staged_schedule_in_one_command(records, tmp_path):
 
 
 def test_end_to_end_flag_collapses_stages(records, tmp_path):
-    summary = _train(
-        records,
-        tmp_path,
-        0,
-        model="cascade_vgg_tiny",
-        input_size=64,
-        width_multiplier=None,
-        num_passes=None,
-        stages=(("detector", 1), ("regressor", 1), ("joint", 1)),
-        end_to_end=True,
-    )
+    stages = (("detector", 1), ("regressor", 1), ("joint", 1))
+    summary = _train_cascade(records, tmp_path, "cascade_vgg_tiny", stages, end_to_end=True)
     rows = history_rows(str(tmp_path))
     assert summary["steps"] == 3 and {r["stage"] for r in rows} == {"joint"}
 
 
 def test_multi_worker_on_localhost_agrees_on_weights(records, tmp_path):
-    command = [
-        sys.executable,
-        "-m",
-        "tfpose.train",
-        f"--records={records}",
-        f"--workdir={tmp_path}",
+    command = train_command(
+        records,
+        tmp_path,
         "--strategy=multi_worker",
         "--stages=joint:3",
         "--checkpoint_every=3",
         "--val_split=",
         *TINY_FLAGS,
-    ]
+    )
     processes = start_workers(command, localhost_cluster())
     for p in processes:
         _, err = p.communicate(timeout=300)
@@ -493,14 +438,7 @@ print(json.dumps(out))
 
 
 def test_every_config_parses_and_validates():
-    done = subprocess.run(
-        [sys.executable, "-c", _PARSE_CONFIGS, *CONFIGS],
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=REPO,
-    )
+    done = run_python("-c", _PARSE_CONFIGS, *CONFIGS, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     parsed = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(parsed) == set(CONFIGS) and len(CONFIGS) >= 12

@@ -38,52 +38,45 @@ from tfpose.data.conversion import DATASETS, convert
 
 flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
-_DATASET = flags.DEFINE_enum("dataset", None, DATASETS, "Which dataset to convert.")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "The dataset's folder (not for synthetic).")
-_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where records and manifest.json go.")
-_NUM_SHARDS = flags.DEFINE_integer("num_shards", 0, "Shards per split; 0 = about 1,000 per shard.")
-_NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 10000, "Synthetic: training examples.")
-_NUM_EVAL_EXAMPLES = flags.DEFINE_integer(
-    "num_eval_examples", None, "Synthetic: examples in val and in test; default num_examples/10."
-)
-_SEED = flags.DEFINE_integer("seed", 0, "Synthetic: generator seed.")
-_NUM_WORKERS = flags.DEFINE_integer("num_workers", 2, "Synthetic: generator processes.")
-_ANNOTATIONS = flags.DEFINE_string("annotations", None, "MPII: annotation file (.mat or .json).")
-_VALIDATION_FILE = flags.DEFINE_string(
-    "validation_file", None, "MPII: Tompson's detections_our_format.mat; its persons become val."
-)
-_SINGLE_PERSON = flags.DEFINE_bool(
-    "single_person_only", False, "MPII .mat: keep only the release's single-person rectangles."
+# Each flag is the argument of conversion.convert of the same name.
+_FLAGS = cli.by_name(
+    flags.DEFINE_enum("dataset", None, DATASETS, "Which dataset to convert."),
+    flags.DEFINE_string("data_dir", None, "The dataset's folder (not for synthetic)."),
+    flags.DEFINE_string("output_dir", None, "Where records and manifest.json go."),
+    flags.DEFINE_integer("num_shards", 0, "Shards per split; 0 = about 1,000 per shard."),
+    flags.DEFINE_integer("num_examples", 10000, "Synthetic: training examples."),
+    flags.DEFINE_integer(
+        "num_eval_examples",
+        None,
+        "Synthetic: examples in val and in test; default num_examples/10.",
+    ),
+    flags.DEFINE_integer("seed", 0, "Synthetic: generator seed."),
+    flags.DEFINE_integer("num_workers", 2, "Synthetic: generator processes."),
+    flags.DEFINE_string("annotations", None, "MPII: annotation file (.mat or .json)."),
+    flags.DEFINE_string(
+        "validation_file",
+        None,
+        "MPII: Tompson's detections_our_format.mat; its persons become val.",
+    ),
+    flags.DEFINE_bool(
+        "single_person_only", False, "MPII .mat: keep only the release's single-person rectangles."
+    ),
 )
 
 
 def main(argv: list[str]) -> None:
     del argv
-    if _DATASET.value is None or _OUTPUT_DIR.value is None:
+    output_dir = _FLAGS["output_dir"].value
+    if _FLAGS["dataset"].value is None or output_dir is None:
         raise app.UsageError("--dataset and --output_dir are required")
     logging.set_verbosity(logging.WARNING)
     try:
-        manifest = convert(
-            _DATASET.value,
-            _OUTPUT_DIR.value,
-            _DATA_DIR.value,
-            _NUM_SHARDS.value,
-            num_examples=_NUM_EXAMPLES.value,
-            num_eval_examples=_NUM_EVAL_EXAMPLES.value,
-            seed=_SEED.value,
-            num_workers=_NUM_WORKERS.value,
-            annotations=_ANNOTATIONS.value,
-            validation_file=_VALIDATION_FILE.value,
-            single_person_only=_SINGLE_PERSON.value,
-        )
+        manifest = convert(**cli.flag_values(_FLAGS))
     except (OSError, KeyError, ValueError) as e:
         cli.fail(cli.message_of(e))
     counts = ", ".join(f"{s} {v['num_examples']}" for s, v in manifest["splits"].items())
     skipped = sum(manifest["skipped"].values())
-    print(
-        f"wrote {os.path.join(_OUTPUT_DIR.value, records.MANIFEST_NAME)}: {counts}; "
-        f"skipped {skipped}"
-    )
+    print(f"wrote {os.path.join(output_dir, records.MANIFEST_NAME)}: {counts}; skipped {skipped}")
     # Every dropped person, by split and reason (also in the manifest: skip_reasons_by_split).
     for split, reasons in manifest.get("skip_reasons_by_split", {}).items():
         if reasons:

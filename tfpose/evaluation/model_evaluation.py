@@ -86,7 +86,7 @@ def evaluate_model(
 
     Args:
       model: a path or shipped name (:func:`tfpose.inference.backends.load_backend`: ``.keras``
-        with its ``flags.json``, SavedModel, ``.tflite``, ``.onnx``), or a loaded backend.
+        carrying its run record, SavedModel, ``.tflite``, ``.onnx``), or a loaded backend.
       records: a converted dataset folder (``manifest.json``).
       split: the split to score.
       region: ``"crops"``, ``"whole_image"`` or ``"annotation"`` (module docstring).
@@ -154,7 +154,7 @@ def evaluate_model(
     result["records"] = f"{records} ({split})"
     result["flip_test"], result["flip_test_source"] = flip, flip_source
     predicted = _with_coco_keypoints(
-        result, predictions, spec.skeleton, manifest.skeleton, coco_keypoints
+        result, predictions, spec.layout, manifest.skeleton, coco_keypoints
     )
     return Evaluation(result, predicted, heatmaps)
 
@@ -201,7 +201,7 @@ def _on_crops(run: _Run, manifest, pipeline_config):
     config = _crop_pipeline(spec, pipeline_config)
     dataset = pipeline.build_dataset(
         manifest.files(run.split),
-        spec.skeleton,
+        spec.layout,
         config,
         training=False,
         batch_size=run.batch_size,
@@ -218,11 +218,11 @@ def _on_crops(run: _Run, manifest, pipeline_config):
             heatmap_fn,
             dataset,
             spec.heatmap_stride,
-            flip_permutation=spec.skeleton.flip_permutation if run.flip else None,
+            flip_permutation=spec.layout.flip_permutation if run.flip else None,
             max_examples=run.max_examples,
             progress=bar,
         )
-    return on_records.score_predictions(predictions, spec.skeleton, run.protocol), predictions
+    return on_records.score_predictions(predictions, spec.layout, run.protocol), predictions
 
 
 def _on_photos(run: _Run, region, refine):

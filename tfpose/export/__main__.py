@@ -26,72 +26,65 @@ from tfpose.export.run import FORMATS, ExportConfig, export
 
 flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
 
-_MODEL = flags.DEFINE_string("model", None, "Trained .keras model (flags.json next to it).")
-_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Export folder, e.g. export/NAME.")
-_VERSION = flags.DEFINE_integer("version", 1, "SavedModel version folder (TF Serving layout).")
-_FORMATS = flags.DEFINE_list("formats", list(FORMATS), f"Artifacts to write: {FORMATS}.")
-_REPRESENTATIVE_RECORDS = flags.DEFINE_string(
-    "representative_records",
-    None,
-    "Records calibrating tflite_int8 (default: the training run's --records).",
+# Each flag is the field of ExportConfig of the same name, but --int8_pck_tolerance (a field of
+# its tolerances).
+_FLAGS = cli.by_name(
+    flags.DEFINE_string(
+        "model", None, "Trained .keras model (its run record inside, or flags.json beside it)."
+    ),
+    flags.DEFINE_string("output_dir", None, "Export folder, e.g. export/NAME."),
+    flags.DEFINE_integer("version", 1, "SavedModel version folder (TF Serving layout)."),
+    flags.DEFINE_list("formats", list(FORMATS), f"Artifacts to write: {FORMATS}."),
+    flags.DEFINE_string(
+        "representative_records",
+        None,
+        "Records calibrating tflite_int8 (default: the training run's --records).",
+    ),
+    flags.DEFINE_string("representative_split", "train", "Their split."),
+    flags.DEFINE_integer("num_calibration_examples", 200, "Crops used to calibrate int8."),
+    flags.DEFINE_string(
+        "validation_records", None, "Records for the parity report (default: training --records)."
+    ),
+    flags.DEFINE_string(
+        "validation_split", None, "Their split (default: the run's validation split)."
+    ),
+    flags.DEFINE_integer(
+        "max_validation_examples", 256, "Parity on the first N examples (0 = all)."
+    ),
+    flags.DEFINE_boolean(
+        "flip_test",
+        None,
+        "Whether the model's answer averages the maps of each crop and its mirror (inside the "
+        "SavedModel's serving_default; tfpose's Predictor applies it to every artifact). Unset: "
+        "the model's own setting (val_flip_test of the run record in the model, tfpose_run.json, "
+        "or of the flags.json beside an older one: the validation that chose best.keras). "
+        "Recorded as flip_test in tfpose_export.json.",
+    ),
+    flags.DEFINE_boolean(
+        "check_parity", True, "Exit non-zero when an artifact exceeds its tolerance."
+    ),
+    flags.DEFINE_float(
+        "int8_pck_tolerance",
+        parity.DEFAULT_TOLERANCES["tflite_int8"].pck_drop,
+        "PCK(h) points tflite_int8 may lose against the Keras model.",
+    ),
+    flags.DEFINE_boolean("overwrite", False, "Replace an existing version folder."),
 )
-_REPRESENTATIVE_SPLIT = flags.DEFINE_string("representative_split", "train", "Their split.")
-_NUM_CALIBRATION = flags.DEFINE_integer(
-    "num_calibration_examples", 200, "Crops used to calibrate int8."
-)
-_VALIDATION_RECORDS = flags.DEFINE_string(
-    "validation_records", None, "Records for the parity report (default: training --records)."
-)
-_VALIDATION_SPLIT = flags.DEFINE_string(
-    "validation_split", None, "Their split (default: the run's validation split)."
-)
-_MAX_VALIDATION = flags.DEFINE_integer(
-    "max_validation_examples", 256, "Parity on the first N examples (0 = all)."
-)
-_FLIP_TEST = flags.DEFINE_boolean(
-    "flip_test",
-    None,
-    "Whether the model's answer averages the maps of each crop and its mirror (inside the "
-    "SavedModel's serving_default; tfpose's Predictor applies it to every artifact). Unset: "
-    "the model's own setting (flags.json val_flip_test, the validation that chose best.keras). "
-    "Recorded as flip_test in tfpose_export.json.",
-)
-_CHECK = flags.DEFINE_boolean(
-    "check_parity", True, "Exit non-zero when an artifact exceeds its tolerance."
-)
-_INT8_PCK_DROP = flags.DEFINE_float(
-    "int8_pck_tolerance",
-    parity.DEFAULT_TOLERANCES["tflite_int8"].pck_drop,
-    "PCK(h) points tflite_int8 may lose against the Keras model.",
-)
-_OVERWRITE = flags.DEFINE_boolean("overwrite", False, "Replace an existing version folder.")
 
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not _MODEL.value or not _OUTPUT_DIR.value:
+    given = cli.flag_values(_FLAGS)
+    settings = cli.fields_of(ExportConfig, given)
+    if not settings["model"] or not settings["output_dir"]:
         raise app.UsageError("--model and --output_dir are required")
     tolerances = dict(parity.DEFAULT_TOLERANCES)
     tolerances["tflite_int8"] = dataclasses.replace(
-        tolerances["tflite_int8"], pck_drop=_INT8_PCK_DROP.value
+        tolerances["tflite_int8"], pck_drop=given["int8_pck_tolerance"]
     )
-    config = ExportConfig(
-        model=_MODEL.value,
-        output_dir=_OUTPUT_DIR.value,
-        version=_VERSION.value,
-        formats=tuple(_FORMATS.value),
-        representative_records=_REPRESENTATIVE_RECORDS.value,
-        representative_split=_REPRESENTATIVE_SPLIT.value,
-        num_calibration_examples=_NUM_CALIBRATION.value,
-        validation_records=_VALIDATION_RECORDS.value,
-        validation_split=_VALIDATION_SPLIT.value,
-        max_validation_examples=_MAX_VALIDATION.value,
-        flip_test=_FLIP_TEST.value,
-        check_parity=_CHECK.value,
-        tolerances=tolerances,
-        overwrite=_OVERWRITE.value,
-    )
+    settings["formats"] = tuple(settings["formats"])
+    config = ExportConfig(**settings, tolerances=tolerances)
     try:
         export(config)
     except parity.ParityError as error:

@@ -40,7 +40,7 @@ def flip_test_heatmaps(
 
 
 def visibility_score(peak: tf.Tensor, kind: str, amplitude: float) -> tf.Tensor:
-    """Heatmap peaks [...] → ``confidence`` scores in [0, 1] (``ExportSpec.visibility_kind``)."""
+    """Heatmap peaks [...] → ``confidence`` scores in [0, 1] (``ModelSpec.visibility_kind``)."""
     if kind == "sigmoid":
         return tf.sigmoid(peak)
     if kind == "peak_over_amplitude":

@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 
 from tfpose.export import tflite
-from tfpose.export.spec import ExportSpec
+from tfpose.model_spec import ModelSpec
 
 FILE_NAME = "model.onnx"
 # Opset 17 runs on onnxruntime >= 1.13 and every current mobile/edge runtime we know of.
@@ -31,7 +31,7 @@ def require_tf2onnx():
     return tf2onnx
 
 
-def convert(model: keras.Model, spec: ExportSpec, path: str) -> str:
+def convert(model: keras.Model, spec: ModelSpec, path: str) -> str:
     """Writes ``model.onnx`` (crop → heatmaps + decoded crop keypoints) to ``path``."""
     tf2onnx = require_tf2onnx()
     size = spec.input_size

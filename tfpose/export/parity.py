@@ -36,8 +36,8 @@ import tensorflow as tf
 from tfpose.data import targets, transforms
 from tfpose.evaluation import on_records
 from tfpose.export import decode, preprocess
-from tfpose.export.spec import ExportSpec
 from tfpose.export.tflite_runner import TFLiteRunner
+from tfpose.model_spec import ModelSpec
 from tfpose.progress import Progress
 from tfpose.skeletons import Skeleton
 
@@ -104,7 +104,7 @@ def _batches(n: int, size: int):
 
 def keras_outputs(
     model: keras.Model,
-    spec: ExportSpec,
+    spec: ModelSpec,
     examples: Mapping[str, np.ndarray],
     flip_test: bool,
     progress: Progress | None = None,
@@ -141,7 +141,7 @@ def keras_outputs(
 
 def saved_model_outputs(
     path: str,
-    spec: ExportSpec,
+    spec: ModelSpec,
     examples: Mapping[str, np.ndarray],
     progress: Progress | None = None,
 ) -> ArtifactOutputs:
@@ -169,7 +169,7 @@ def saved_model_outputs(
 
 def _crop_level(
     run_one: Callable[[np.ndarray], dict[str, np.ndarray]],
-    spec: ExportSpec,
+    spec: ModelSpec,
     examples: Mapping[str, np.ndarray],
     progress: Progress | None = None,
 ) -> ArtifactOutputs:
@@ -195,7 +195,7 @@ def _crop_level(
 
 def tflite_outputs(
     path: str,
-    spec: ExportSpec,
+    spec: ModelSpec,
     examples: Mapping[str, np.ndarray],
     progress: Progress | None = None,
 ):
@@ -207,7 +207,7 @@ def tflite_outputs(
 
 def onnx_outputs(
     path: str,
-    spec: ExportSpec,
+    spec: ModelSpec,
     examples: Mapping[str, np.ndarray],
     progress: Progress | None = None,
 ):
@@ -243,7 +243,7 @@ def compare(
     artifact: ArtifactOutputs,
     reference: ArtifactOutputs,
     examples: Mapping[str, np.ndarray],
-    spec: ExportSpec,
+    spec: ModelSpec,
     skeleton: Skeleton,
     tolerance: Tolerance,
 ) -> dict[str, Any]:

@@ -8,7 +8,7 @@ Layout of ``output_dir`` (``export/README.md`` is the serving contract)::
     model_int8.tflite            same, int8 network, float I/O
     model_heatmaps_gpu.tflite    crop → heatmaps (GPU delegate ops only, batch 1)
     model.onnx                   same I/O as model_fp32.tflite
-    tfpose_export.json           ExportSpec: pre/post-processing facts (flip_test included)
+    tfpose_export.json           ModelSpec: pre/post-processing facts (flip_test included)
                                  and the artifact list
     parity.json                  every artifact against the Keras model (tfpose.export.parity)
 """
@@ -31,7 +31,7 @@ from tfpose import run_config
 from tfpose.cli import TRAIN_HINT
 from tfpose.export import examples as examples_lib
 from tfpose.export import onnx, parity, saved_model, tflite
-from tfpose.export.spec import SPEC_FILE, ExportSpec, recorded_flip_test, spec_from_model
+from tfpose.model_spec import SPEC_FILE, ModelSpec
 from tfpose.progress import Progress, write
 
 FORMATS = ("saved_model", "tflite_fp32", "tflite_fp16", "tflite_int8", "tflite_gpu", "onnx")
@@ -44,7 +44,8 @@ class ExportConfig:
     ``representative_records`` / ``validation_records`` default to the training run's
     ``--records`` (``flags.json``), splits ``train`` / the run's validation split.
     ``flip_test`` None = the model's recorded setting
-    (:func:`tfpose.export.spec.recorded_flip_test`: ``flags.json`` ``val_flip_test``); the
+    (:func:`tfpose.model_spec.recorded_flip_test`: ``val_flip_test`` of the run record in the
+    model, ``tfpose_run.json``, or of the ``flags.json`` beside an older one); the
     result is written to ``tfpose_export.json`` and applied by every reader of the artifacts.
     """
 
@@ -131,13 +132,11 @@ def export(config: ExportConfig, log=print) -> dict[str, Any]:
     model = tfpose.models.as_float32(trained)
     if model is not trained:
         log(f"the model computes in {trained.dtype_policy_name}; exporting a float32 copy")
-    if config.flip_test is None:
-        flip_test, source = recorded_flip_test(config.model)
-    else:
-        flip_test = config.flip_test
-        source = "--flip_test" if flip_test else "--noflip_test"
-    spec = spec_from_model(config.model, model, flip_test=flip_test)
-    log(f"flip test: {'on' if flip_test else 'off'} ({source}); recorded in {SPEC_FILE}")
+    spec = ModelSpec.from_model(config.model, model, flip_test=config.flip_test)
+    source = spec.flip_test_source
+    if config.flip_test is not None:
+        source = "--flip_test" if config.flip_test else "--noflip_test"
+    log(f"flip test: {'on' if spec.flip_test else 'off'} ({source}); recorded in {SPEC_FILE}")
     version_dir = _prepare_dir(config)
     validation = examples_lib.read_examples(
         _records(config.validation_records, saved, "validation_records"),
@@ -147,14 +146,16 @@ def export(config: ExportConfig, log=print) -> dict[str, Any]:
         config.max_validation_examples or None,
     )
     log(f"validation: {len(validation['image'])} examples")
-    spec.signatures = saved_model.signature_table(spec)
+    spec = dataclasses.replace(spec, signatures=saved_model.signature_table(spec))
     timings: dict[str, float] = {}
+    artifacts: dict[str, str] = {}  # format -> path in output_dir
+    outputs: dict[str, list[str]] = {}  # TFLite/ONNX artifact -> its output names
 
     start = time.time()
     if "saved_model" in config.formats:
         write("writing the SavedModel ...")
         saved_model.export_saved_model(model, spec, version_dir)
-        spec.artifacts["saved_model"] = str(config.version)
+        artifacts["saved_model"] = str(config.version)
         timings["saved_model"] = time.time() - start
         log(f"wrote {version_dir}")
 
@@ -176,21 +177,22 @@ def export(config: ExportConfig, log=print) -> dict[str, Any]:
                 start = time.time()
                 write(f"converting to {fmt} ...")
                 content = tflite.convert(scratch, fmt, calibration)
-                spec.artifacts[fmt] = tflite.write(content, config.output_dir, fmt)
-                spec.tflite_outputs[fmt] = list(
+                artifacts[fmt] = tflite.write(content, config.output_dir, fmt)
+                outputs[fmt] = list(
                     tflite.GPU_OUTPUTS if fmt == "tflite_gpu" else tflite.CROP_OUTPUTS
                 )
                 timings[fmt] = time.time() - start
-                log(f"wrote {spec.artifacts[fmt]} ({len(content) / 1e6:.2f} MB)")
+                log(f"wrote {artifacts[fmt]} ({len(content) / 1e6:.2f} MB)")
 
     if "onnx" in config.formats:
         start = time.time()
         write("converting to onnx ...")
         onnx.convert(model, spec, os.path.join(config.output_dir, onnx.FILE_NAME))
-        spec.artifacts["onnx"] = onnx.FILE_NAME
-        spec.tflite_outputs["onnx"] = list(tflite.CROP_OUTPUTS)
+        artifacts["onnx"] = onnx.FILE_NAME
+        outputs["onnx"] = list(tflite.CROP_OUTPUTS)
         timings["onnx"] = time.time() - start
         log(f"wrote {onnx.FILE_NAME}")
+    spec = dataclasses.replace(spec, artifacts=artifacts, tflite_outputs=outputs)
     spec.write(config.output_dir)
 
     report = parity_report(model, spec, config, validation, skeleton)
@@ -204,7 +206,7 @@ def export(config: ExportConfig, log=print) -> dict[str, Any]:
 
 def parity_report(
     model: keras.Model,
-    spec: ExportSpec,
+    spec: ModelSpec,
     config: ExportConfig,
     validation: Mapping,
     skeleton,

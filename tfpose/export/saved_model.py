@@ -35,7 +35,7 @@ import keras
 import tensorflow as tf
 
 from tfpose.export import decode, preprocess
-from tfpose.export.spec import ExportSpec
+from tfpose.model_spec import ModelSpec
 
 SERVING_SIGNATURES = ("serving_default", "whole_image", "heatmaps")
 
@@ -44,7 +44,7 @@ def _tensor_entry(dtype: str, shape: list) -> dict:
     return {"dtype": dtype, "shape": shape}
 
 
-def signature_table(spec: ExportSpec) -> dict:
+def signature_table(spec: ModelSpec) -> dict:
     """The documented inputs/outputs of every signature (written to ``tfpose_export.json``)."""
     k, s, h = spec.num_keypoints, spec.input_size, spec.heatmap_size
     outputs = {
@@ -69,7 +69,7 @@ def signature_table(spec: ExportSpec) -> dict:
     }
 
 
-def serving_functions(model: keras.Model, spec: ExportSpec) -> dict:
+def serving_functions(model: keras.Model, spec: ModelSpec) -> dict:
     """The Python functions behind the signatures (also used to check parity in-process)."""
     output = spec.prediction_output
 
@@ -110,7 +110,7 @@ def serving_functions(model: keras.Model, spec: ExportSpec) -> dict:
     return {"serving_default": serving_default, "whole_image": whole_image, "heatmaps": heatmaps}
 
 
-def export_saved_model(model: keras.Model, spec: ExportSpec, path: str) -> str:
+def export_saved_model(model: keras.Model, spec: ModelSpec, path: str) -> str:
     """Writes the serving SavedModel to ``path`` (``export/NAME/<version>``); returns ``path``."""
     functions = serving_functions(model, spec)
     images = tf.TensorSpec(None, tf.string, name="images")

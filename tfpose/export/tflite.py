@@ -44,7 +44,7 @@ import tensorflow as tf
 from tfpose import console
 from tfpose.data import targets
 from tfpose.export.decode import visibility_score
-from tfpose.export.spec import ExportSpec
+from tfpose.model_spec import ModelSpec
 
 TFLITE_FORMATS = ("tflite_fp32", "tflite_fp16", "tflite_int8", "tflite_gpu")
 FILE_NAMES = {
@@ -61,7 +61,7 @@ _DECODE_SCOPE = "decode"
 _GPU_OK = "looks compatible with GPU delegate"
 
 
-def crop_functions(model: keras.Model, spec: ExportSpec) -> dict[str, Callable]:
+def crop_functions(model: keras.Model, spec: ModelSpec) -> dict[str, Callable]:
     """``crops`` (maps + decoded crop keypoints) and ``heatmaps`` (maps only) on crops."""
     output = spec.prediction_output
 
@@ -81,7 +81,7 @@ def crop_functions(model: keras.Model, spec: ExportSpec) -> dict[str, Callable]:
     return {"crops": crops, "heatmaps": heatmaps}
 
 
-def write_conversion_model(model: keras.Model, spec: ExportSpec, path: str) -> str:
+def write_conversion_model(model: keras.Model, spec: ModelSpec, path: str) -> str:
     """A SavedModel with the crop-level functions as signatures, the converters' input.
 
     Signatures: ``serving_default`` (= crops, dynamic batch) and ``heatmaps_gpu`` (fixed

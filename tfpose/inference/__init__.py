@@ -5,7 +5,7 @@ overlays and heatmap grids, and the runs of ``python -m tfpose.predict``
 
 =====================  ===================================================================
 ``predictor``          :class:`Predictor`, :class:`PosePrediction`: crop, run, decode
-``backends``           the four model formats behind one call, :class:`ModelSpec`
+``backends``           the four model formats behind one call, each with its :class:`ModelSpec`
 ``preprocess``         person region → crop (the one implementation), crop → image points
 ``boxes``              the ``--boxes`` JSON file
 ``media``              image/folder/video reading, mp4 writing
@@ -16,7 +16,8 @@ overlays and heatmap grids, and the runs of ``python -m tfpose.predict``
 See docs/inference.md.
 """
 
-from tfpose.inference.backends import ModelSpec, load_backend
+from tfpose.inference.backends import load_backend
 from tfpose.inference.predictor import PosePrediction, Predictor
+from tfpose.model_spec import ModelSpec
 
 __all__ = ["ModelSpec", "PosePrediction", "Predictor", "load_backend"]

@@ -2,89 +2,44 @@
 ``.onnx`` file.
 
 Every backend maps preprocessed crops float32 [B, S, S, 3] to named heatmaps [B, H, W, K] (raw
-maps: no backend flips inside) and carries a :class:`ModelSpec`, everything needed to crop for
-it and decode its maps. The :class:`tfpose.inference.Predictor` does the cropping, flip test
-and decoding, so the four formats are used identically and give one answer.
+maps: no backend flips inside) and carries the model's :class:`tfpose.model_spec.ModelSpec`,
+everything needed to crop for it and decode its maps. The :class:`tfpose.inference.Predictor`
+does the cropping, flip test and decoding, so the four formats are used identically and give
+one answer.
 
-Where the spec comes from:
+Where the spec comes from (the two readers of :class:`~tfpose.model_spec.ModelSpec`):
 
-* ``.keras``: ``flags.json`` next to the model (written by ``python -m tfpose.train``), read with
-  :func:`tfpose.run_config.saved_pipeline`. All recurrent passes are available (the heatmap
-  grid of ``python -m tfpose.predict --heatmaps``).
-* SavedModel / ``.tflite`` / ``.onnx``: ``tfpose_export.json`` written by ``python -m
-  tfpose.export`` next to the artifact (the export folder ``export/NAME/``; for a SavedModel the
-  folder above its version folder). Only the prediction maps are available: the SavedModel's
-  ``heatmaps`` signature, the TFLite or ONNX model's ``heatmaps`` output.
+* ``.keras``: :meth:`ModelSpec.from_model <tfpose.model_spec.ModelSpec.from_model>`, from the
+  run record inside the model (``tfpose_run.json``, written by ``python -m tfpose.train``; the
+  ``flags.json`` beside an older model). All recurrent passes are available (the heatmap grid of
+  ``python -m tfpose.predict --heatmaps``).
+* SavedModel / ``.tflite`` / ``.onnx``: :meth:`ModelSpec.load <tfpose.model_spec.ModelSpec.load>`,
+  from the ``tfpose_export.json`` written by ``python -m tfpose.export`` next to the artifact
+  (the export folder ``export/NAME/``; for a SavedModel the folder above its version folder).
+  Only the prediction maps are available: the SavedModel's ``heatmaps`` signature, the TFLite or
+  ONNX model's ``heatmaps`` output.
 
 The flip test (``ModelSpec.flip_test``, the default of the Predictor) is recorded with the
 model: ``flip_test`` of ``tfpose_export.json`` for the exports (what the SavedModel's
-``serving_default`` applies inside), and for a ``.keras`` file ``val_flip_test`` of its
-``flags.json`` — the setting its validation ran with, the one that chose ``best.keras`` — or the
-:mod:`tfpose.zoo` manifest's ``flip_test`` for a shipped model
-(:func:`tfpose.export.spec.recorded_flip_test`). Exporting without ``--flip_test`` /
-``--noflip_test`` keeps the ``.keras`` setting, so a model and its exports answer alike.
+``serving_default`` applies inside), and for a ``.keras`` file ``val_flip_test`` of its run
+record (``tfpose_run.json`` inside the model, or ``flags.json`` beside an older one) — the
+setting its validation ran with, the one that chose ``best.keras`` — or the :mod:`tfpose.zoo`
+manifest's ``flip_test`` for a shipped model (:func:`tfpose.model_spec.recorded_flip_test`).
+Exporting without ``--flip_test`` / ``--noflip_test`` keeps the ``.keras`` setting, so a model
+and its exports answer alike.
 
 Shape legend: B batch, S crop side, H × W heatmap, K keypoints.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from tfpose.data import pipeline, transforms
-from tfpose.skeletons import Skeleton, get_skeleton
-
-EXPORT_METADATA_NAME = "tfpose_export.json"
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelSpec:
-    """How to feed a model and read its maps.
-
-    Attributes:
-      skeleton: keypoint layout of the maps' channels.
-      input_size: crop side S.
-      heatmap_stride: crop pixels per pixel of the prediction maps.
-      crop_convention: a name in ``transforms.CROP_CONVENTIONS``.
-      box_scale: crop side in units of ``200 · scale`` (from the convention).
-      fill: value (0–255) of crop pixels outside the image.
-      normalization: ``"unit"`` or ``"belagiannis"``.
-      amplitude: peak value the prediction output was trained to show on a joint (1 for Bulat,
-        12 for Belagiannis); scores are map peaks divided by it.
-      visibility_kind: how a peak becomes a [0, 1] score, as in ``tfpose_export.json``:
-        ``"peak_over_amplitude"`` (clip(peak / amplitude, 0, 1)) or ``"sigmoid"`` (the maps are
-        logits, e.g. a detection-only cascade).
-      prediction_output: name of the decoded output.
-      pass_outputs: outputs shown by the heatmap grid, in order (the recurrent passes for a
-        ``.keras`` recurrent model, else the prediction output alone).
-      source: the model path.
-      format: ``"keras"``, ``"saved_model"``, ``"tflite"`` or ``"onnx"``.
-      flip_test: the flip-test setting recorded with the model (see the module docstring): the
-        default of :class:`tfpose.inference.Predictor`.
-      flip_test_source: where ``flip_test`` comes from, for messages (e.g.
-        ``"flags.json val_flip_test"``, ``"tfpose_export.json"``).
-    """
-
-    skeleton: Skeleton
-    input_size: int
-    heatmap_stride: int
-    crop_convention: str
-    box_scale: float
-    fill: float
-    normalization: str
-    amplitude: float
-    visibility_kind: str
-    prediction_output: str
-    pass_outputs: tuple[str, ...]
-    source: str
-    format: str
-    flip_test: bool = False
-    flip_test_source: str = "off: not recorded"
+from tfpose.model_spec import SPEC_FILE, ModelSpec
+from tfpose.skeletons import Skeleton
 
 
 class Backend(Protocol):
@@ -95,20 +50,10 @@ class Backend(Protocol):
         ...
 
 
-def _keypoint_amplitude(targets: tuple[Any, ...]) -> float:
-    for target in targets:
-        if target.name == "keypoints":
-            return float(target.amplitude)
-    raise ValueError(f"the pipeline has no 'keypoints' head (heads: {[t.name for t in targets]})")
-
-
-def _pass_label_order(name: str) -> int:
-    return int(name.rsplit("_", 1)[1])
-
-
 class KerasBackend:
-    """A ``.keras`` model written by ``python -m tfpose.train`` (flags.json beside it), or
-    (:meth:`from_model`) a model in memory with its run's settings.
+    """A ``.keras`` model written by ``python -m tfpose.train`` (its run record inside it, or
+    the flags.json beside an older one), or (:meth:`from_model`) a model in memory with its
+    run's settings.
 
     Args:
       path: the ``.keras`` file.
@@ -122,32 +67,13 @@ class KerasBackend:
         import keras
 
         import tfpose.models  # noqa: F401  (registers the model classes for load_model)
-        from tfpose.export.spec import recorded_flip_test, spec_from_model
         from tfpose.models import as_float32
-        from tfpose.run_config import saved_pipeline
 
-        config, skeleton, saved = saved_pipeline(path)
         # Shipped models store float16 weights (tfpose.zoo); every model runs in float32.
         model = as_float32(keras.models.load_model(path))
-        # The export's reading of the trained target (amplitude, logits or not) and of the
-        # recorded flip test, so a .keras model and its exports score peaks alike.
-        flip_test, flip_source = recorded_flip_test(path)
-        export_spec = spec_from_model(path, model, flip_test=flip_test)
-        spec = _keras_spec(
-            model,
-            config,
-            skeleton,
-            export_spec.visibility_kind,
-            export_spec.amplitude,
-            source=path,
-            flip_test=flip_test,
-            flip_test_source=flip_source,
-        )
-        if saved.get("input_size") not in (None, spec.input_size):
-            raise ValueError(
-                f"{path}: flags.json says input_size {saved['input_size']}, the model takes "
-                f"{spec.input_size}; is flags.json from another run?"
-            )
+        # The export's reading of the run record (scoring, recorded flip test), so a .keras
+        # model and its exports score peaks alike.
+        spec = ModelSpec.from_model(path, model)
         self._setup(model, spec, jit_compile, dtype_policy)
 
     @classmethod
@@ -163,7 +89,7 @@ class KerasBackend:
     ) -> KerasBackend:
         """A backend on a model in memory (training's validation runs its model through
         :func:`tfpose.evaluation.evaluate_model` with it), its spec from the run's
-        :class:`tfpose.run_config.RunConfig` as :meth:`__init__` reads it from ``flags.json``.
+        :class:`tfpose.run_config.RunConfig`, as :meth:`__init__` reads it from the run record.
 
         Args:
           model: the Keras model, as it is (its dtype policy is kept; outputs are float32).
@@ -173,20 +99,8 @@ class KerasBackend:
           source: what to call the model in messages and results.
           jit_compile: compile the forward pass with XLA.
         """
-        from tfpose.export.spec import prediction_scoring
-        from tfpose.models.families import pipeline_config
-
-        pipe = pipeline_config(config, skeleton, int(model.input_size), int(model.output_stride))
-        kind, amplitude = prediction_scoring(config, pipe, model)
-        spec = _keras_spec(
-            model,
-            pipe,
-            skeleton,
-            kind,
-            amplitude,
-            source=source,
-            flip_test=flip_test,
-            flip_test_source="given",
+        spec = ModelSpec.from_model(
+            source, model, flip_test=bool(flip_test), config=config, skeleton=skeleton
         )
         backend = cls.__new__(cls)
         backend._setup(model, spec, jit_compile, None)
@@ -205,43 +119,6 @@ class KerasBackend:
     def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
         outputs = self._forward(np.asarray(crops, np.float32))
         return {name: np.asarray(outputs[name]) for name in self.spec.pass_outputs}
-
-
-def _keras_spec(
-    model,
-    pipe: pipeline.PipelineConfig,
-    skeleton: Skeleton,
-    visibility_kind: str,
-    amplitude: float,
-    *,
-    source: str,
-    flip_test: bool,
-    flip_test_source: str,
-) -> ModelSpec:
-    """The :class:`ModelSpec` of a Keras model trained with ``pipe``: all recurrent passes are
-    available."""
-    prediction = model.prediction_output
-    passes = sorted(
-        (n for n in model.output_names if n.startswith("keypoints_")), key=_pass_label_order
-    )
-    crop = pipe.crop
-    return ModelSpec(
-        skeleton=skeleton,
-        input_size=int(model.input_size),
-        heatmap_stride=int(model.output_stride),
-        crop_convention=pipe.crop_convention,
-        box_scale=crop.box_scale,
-        fill=crop.fill,
-        normalization=pipe.normalization,
-        amplitude=amplitude,
-        visibility_kind=visibility_kind,
-        prediction_output=prediction,
-        pass_outputs=tuple(passes) if prediction in passes else (prediction,),
-        source=source,
-        format="keras",
-        flip_test=flip_test,
-        flip_test_source=flip_test_source,
-    )
 
 
 def _compiled_forward(model, input_size: int, names: tuple[str, ...], jit_compile: bool = False):
@@ -264,78 +141,6 @@ def _compiled_forward(model, input_size: int, names: tuple[str, ...], jit_compil
         return {name: tf.cast(outputs[name], tf.float32) for name in names}
 
     return forward
-
-
-def find_export_metadata(path: str) -> str:
-    """The ``tfpose_export.json`` of an artifact: in its folder or the folder above.
-
-    Raises:
-      FileNotFoundError: naming the places looked at.
-    """
-    path = os.path.abspath(path)
-    folder = path if os.path.isdir(path) else os.path.dirname(path)
-    candidates = [os.path.join(folder, EXPORT_METADATA_NAME)]
-    candidates.append(os.path.join(os.path.dirname(folder), EXPORT_METADATA_NAME))
-    for candidate in candidates:
-        if os.path.isfile(candidate):
-            return candidate
-    raise FileNotFoundError(
-        f"{path}: no {EXPORT_METADATA_NAME} found (looked at {', '.join(candidates)}); "
-        "export the model with python -m tfpose.export, which writes it"
-    )
-
-
-def spec_from_export_metadata(metadata_path: str, source: str, fmt: str) -> ModelSpec:
-    """A :class:`ModelSpec` from an export's ``tfpose_export.json``.
-
-    Raises:
-      ValueError: naming the file and the missing or invalid key.
-    """
-    with open(metadata_path) as f:
-        try:
-            meta = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{metadata_path}: not valid JSON ({e})") from None
-    required = ("skeleton", "input_size", "heatmap_stride", "crop_convention", "normalization")
-    missing = [key for key in required if key not in meta]
-    if missing:
-        raise ValueError(f"{metadata_path}: missing keys {missing}")
-    convention = meta["crop_convention"]
-    if convention not in transforms.CROP_CONVENTIONS:
-        raise ValueError(
-            f"{metadata_path}: crop_convention {convention!r} is not one of "
-            f"{sorted(transforms.CROP_CONVENTIONS)}"
-        )
-    crop = transforms.CROP_CONVENTIONS[convention]
-    skeleton = get_skeleton(meta["skeleton"])
-    if "amplitude" in meta:
-        amplitude = float(meta["amplitude"])
-    else:
-        # The export metadata of the contract has no amplitude; the pipeline preset of the crop
-        # convention fixes it (the training pipelines are exactly these presets).
-        amplitude = _keypoint_amplitude(pipeline.CONFIGS[convention]().targets)
-    prediction = meta.get("prediction_output", "heatmaps")
-    if "flip_test" in meta:
-        flip_test, flip_source = bool(meta["flip_test"]), EXPORT_METADATA_NAME
-    else:
-        flip_test, flip_source = False, f"off: {EXPORT_METADATA_NAME} records no flip_test"
-    return ModelSpec(
-        skeleton=skeleton,
-        input_size=int(meta["input_size"]),
-        heatmap_stride=int(meta["heatmap_stride"]),
-        crop_convention=convention,
-        box_scale=float(meta.get("box_scale", crop.box_scale)),
-        fill=float(meta.get("fill", crop.fill)),
-        normalization=meta["normalization"],
-        amplitude=amplitude,
-        visibility_kind=meta.get("visibility_kind", "peak_over_amplitude"),
-        prediction_output=prediction,
-        pass_outputs=(prediction,),
-        source=source,
-        format=fmt,
-        flip_test=flip_test,
-        flip_test_source=flip_source,
-    )
 
 
 def resolve_saved_model_dir(path: str) -> str:
@@ -368,7 +173,7 @@ class SavedModelBackend:
         import tensorflow as tf
 
         model_dir = resolve_saved_model_dir(path)
-        self.spec = spec_from_export_metadata(find_export_metadata(model_dir), path, "saved_model")
+        self.spec = ModelSpec.load(model_dir, source=path, fmt="saved_model")
         self._loaded = tf.saved_model.load(model_dir)
         if self.SIGNATURE not in self._loaded.signatures:
             raise ValueError(
@@ -404,7 +209,7 @@ class TFLiteBackend:
     def __init__(self, path: str, num_threads: int | None = None):
         from tfpose.export.tflite_runner import TFLiteRunner
 
-        self.spec = spec_from_export_metadata(find_export_metadata(path), path, "tflite")
+        self.spec = ModelSpec.load(path, fmt="tflite")
         self._runner = TFLiteRunner(path, num_threads=num_threads)
         inputs = self._runner.inputs
         if len(inputs) != 1:
@@ -414,14 +219,14 @@ class TFLiteBackend:
         if list(details["shape"][1:]) != [expected, expected, 3]:
             raise ValueError(
                 f"{path}: input shape {list(details['shape'])} does not match input_size "
-                f"{expected} of {EXPORT_METADATA_NAME}"
+                f"{expected} of {SPEC_FILE}"
             )
         self._output_name = self._heatmap_output(path)
         self._dynamic_batch = int(details.get("shape_signature", details["shape"])[0]) < 0
         self._batch = int(details["shape"][0])
 
     def _heatmap_output(self, path: str) -> str:
-        num_keypoints = self.spec.skeleton.num_keypoints
+        num_keypoints = self.spec.num_keypoints
         maps = [
             name
             for name, d in self._runner.outputs.items()
@@ -464,7 +269,7 @@ class OnnxBackend:
                 "'onnxruntime>=1.18'  (or: pip install tfpose[onnx])"
             ) from error
 
-        self.spec = spec_from_export_metadata(find_export_metadata(path), path, "onnx")
+        self.spec = ModelSpec.load(path, fmt="onnx")
         options = onnxruntime.SessionOptions()
         if num_threads:
             options.intra_op_num_threads = num_threads
@@ -482,12 +287,12 @@ class OnnxBackend:
         if list(inputs[0].shape[1:]) != [expected, expected, 3]:
             raise ValueError(
                 f"{path}: input shape {inputs[0].shape} does not match input_size {expected} "
-                f"of {EXPORT_METADATA_NAME}"
+                f"of {SPEC_FILE}"
             )
         self._output_name = self._heatmap_output(path)
 
     def _heatmap_output(self, path: str) -> str:
-        num_keypoints = self.spec.skeleton.num_keypoints
+        num_keypoints = self.spec.num_keypoints
         maps = [
             o.name
             for o in self._session.get_outputs()

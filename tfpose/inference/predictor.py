@@ -37,8 +37,8 @@ Scores, both in [0, 1]:
   visible from occluded joints best for models trained with ``--occlusion_mode=exclude``.
 
 Flip test. ``Predictor(..., flip_test=None)`` (the default) applies the flip test recorded
-with the model (``spec.flip_test``: ``tfpose_export.json`` for exports, ``flags.json``
-``val_flip_test`` for a ``.keras`` file, see :mod:`tfpose.inference.backends`), so a model
+with the model (``spec.flip_test``: ``tfpose_export.json`` for exports, ``val_flip_test`` of
+the run record inside a ``.keras`` file, see :mod:`tfpose.inference.backends`), so a model
 gives one answer in every format, the SavedModel's ``serving_default`` included; True/False
 overrides it. Backends return raw maps; the flip test happens here only.
 
@@ -58,7 +58,8 @@ import tensorflow as tf
 
 from tfpose.data import targets, transforms
 from tfpose.inference import preprocess
-from tfpose.inference.backends import Backend, ModelSpec, load_backend
+from tfpose.inference.backends import Backend, load_backend
+from tfpose.model_spec import ModelSpec
 from tfpose.skeletons import Skeleton
 
 BoxMode = Literal["region", "person"]
@@ -298,7 +299,7 @@ class Predictor:
         flip_test: bool | None = None,
         refine: int | None = None,
     ) -> Predictor:
-        """A predictor for a ``.keras`` file (with ``flags.json`` beside it), a SavedModel
+        """A predictor for a ``.keras`` file (carrying its run record), a SavedModel
         directory, a ``.tflite`` or ``.onnx`` file (with ``tfpose_export.json``), or a shipped
         model's name (:meth:`from_preset`). ``flip_test`` and ``refine`` None = the model's
         recorded settings (refine 0 unless a shipped model records one)."""
@@ -342,7 +343,7 @@ class Predictor:
 
     @property
     def skeleton(self) -> Skeleton:
-        return self.backend.spec.skeleton
+        return self.backend.spec.layout
 
     def regions(
         self, images: Any, boxes: Any = None, box_mode: BoxMode = "region"

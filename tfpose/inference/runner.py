@@ -260,7 +260,7 @@ def _predict_video(run: _Run, path: str, next_id: int) -> int:
 def skeleton_description(predictor: Predictor) -> dict[str, Any]:
     """Contents of ``skeleton.json``: joint order, limbs and the model's input conventions."""
     spec = predictor.spec
-    skeleton = spec.skeleton
+    skeleton = spec.layout
     return {
         "skeleton": skeleton.name,
         "joint_names": list(skeleton.joint_names),

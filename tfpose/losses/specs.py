@@ -17,30 +17,19 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
-from tfpose.losses.functions import (
-    Normalize,
-    foreground_weighted_mse,
-    masked_l2,
-    sigmoid_cross_entropy,
-)
-from tfpose.losses.packed import (
-    ForegroundWeightedMSE,
-    MaskedL2,
-    SigmoidCrossEntropy,
-    _PackedHeatmapLoss,
-    pack_target,
-)
+from tfpose.losses import functions, packed
+from tfpose.losses.functions import Normalize
 
 # Loss kinds a spec may name: the per-example function and its Keras class.
 LOSS_FUNCTIONS: dict[str, Callable[..., tf.Tensor]] = {
-    "sigmoid_xent": sigmoid_cross_entropy,
-    "l2": masked_l2,
-    "fg_mse": foreground_weighted_mse,
+    "sigmoid_xent": functions.sigmoid_cross_entropy,
+    "l2": functions.masked_l2,
+    "fg_mse": functions.foreground_weighted_mse,
 }
-LOSS_CLASSES: dict[str, type[_PackedHeatmapLoss]] = {
-    "sigmoid_xent": SigmoidCrossEntropy,
-    "l2": MaskedL2,
-    "fg_mse": ForegroundWeightedMSE,
+LOSS_CLASSES: dict[str, type[packed._PackedHeatmapLoss]] = {
+    "sigmoid_xent": packed.SigmoidCrossEntropy,
+    "l2": packed.MaskedL2,
+    "fg_mse": packed.ForegroundWeightedMSE,
 }
 
 
@@ -291,7 +280,7 @@ def packed_targets(
     ``dataset.map(lambda b: (b["image"], packed_targets(b, spec)))``.
     """
     return {
-        output_name: pack_target(
+        output_name: packed.pack_target(
             _lookup(batch, f"heatmaps/{term.head}", "batch"),
             _lookup(batch, f"weights/{term.head}", "batch"),
         )

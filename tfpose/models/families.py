@@ -7,7 +7,7 @@ A *family* is a kind of network trained one way. Each declares, in one :class:`F
   annotation into the maps the network learns; the decoding side (argmax with sub-pixel
   refinement, :func:`tfpose.data.targets.decode_heatmaps`) reads the peak the codec's keypoint
   head trains (its ``amplitude``) or, for logits, a sigmoid — both read off the same targets
-  and losses by :func:`tfpose.export.spec.spec_from_model`;
+  and losses by :meth:`tfpose.model_spec.ModelSpec.from_model`;
 * ``losses`` — the loss term of every output;
 * ``stages`` — the schedule stages it can be trained in;
 * ``constructor`` — the run settings that become constructor arguments;
@@ -189,16 +189,12 @@ def family_of(model_name: str) -> Family:
 
 
 def augmentation_of(config) -> transforms.AugmentationConfig:
-    """The run's augmentation ranges."""
-    return transforms.AugmentationConfig(
-        scale_range=tuple(config.scale_range),
-        scale_probability=config.scale_probability,
-        rotation_max_deg=config.rotation_max_deg,
-        rotation_probability=config.rotation_probability,
-        flip_probability=config.flip_probability,
-        center_jitter=config.center_jitter,
-        color_scale=config.color_scale,
-    )
+    """The run's augmentation ranges: each field of the :class:`AugmentationConfig` that the run
+    config has, by name (a run has no ``brightness``: it keeps its default)."""
+    names = [f.name for f in dataclasses.fields(transforms.AugmentationConfig)]
+    values = {name: getattr(config, name) for name in names if hasattr(config, name)}
+    values["scale_range"] = tuple(values["scale_range"])
+    return transforms.AugmentationConfig(**values)
 
 
 def pipeline_config(config, skeleton, input_size: int, stride: int) -> pipeline.PipelineConfig:

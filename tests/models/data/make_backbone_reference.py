@@ -15,8 +15,8 @@ The networks are written here as their source code builds them (torchvision's
 ``mobilenet_v2.py``; ``efficientnet_pytorch``'s EfficientNet with Lite0's settings: ReLU6, no
 squeeze-excitation, TF "same" padding), loaded with ``load_state_dict(strict=True)`` from the
 installed wheels' files with ``torch.load``, and run in eval mode. Inputs: a deterministic
-pattern (:func:`pattern`, repeated in the test) at 224 and 192 px, and the real photos of
-``../shared/data/samples`` centre-cropped to 224 px when present.
+pattern (``backbone_pattern.pattern``, which the test imports too) at 224 and 192 px, and the
+real photos of ``../shared/data/samples`` centre-cropped to 224 px when present.
 """
 
 import glob
@@ -28,20 +28,11 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from backbone_pattern import pattern  # this script's folder is sys.path[0]
 from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-
-
-def pattern(size: int) -> np.ndarray:
-    """float32 [size, size, 3] in [0, 1]: smooth stripes and blobs (same formula as the test)."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    channels = [
-        0.5 + 0.5 * np.sin(2 * math.pi * (3 * x + 2 * y * y) + c) * np.cos(5 * y - c)
-        for c in (0.0, 1.0, 2.0)
-    ]
-    return np.stack(channels, -1).astype(np.float32)
 
 
 def photo(path: str, size: int = 224) -> np.ndarray:
