@@ -198,9 +198,10 @@ class ModelSpec:
         from tfpose import run_config
         from tfpose.models.families import pipeline_config
 
+        saved = None
         if config is None:
-            pipe, skeleton, _ = run_config.saved_pipeline(model_path)
-            config, _ = run_config.load_saved_run(model_path)
+            config, saved = run_config.load_saved_run(model_path)
+            pipe, skeleton = run_config.pipeline_of(config, saved)
             for name, ours, theirs in (
                 ("input size", model.input_size, pipe.input_size),
                 ("output stride", model.output_stride, pipe.heatmap_stride),
@@ -217,7 +218,7 @@ class ModelSpec:
                 config, skeleton, int(model.input_size), int(model.output_stride)
             )
         if flip_test is None:
-            flip_test, flip_source = recorded_flip_test(model_path)
+            flip_test, flip_source = recorded_flip_test(model_path, saved)
         else:
             flip_source = "given"
         kind, amplitude = prediction_scoring(config, pipe, model)
@@ -374,7 +375,7 @@ def prediction_scoring(config, pipe, model) -> tuple[str, float]:
     return "peak_over_amplitude", amplitude
 
 
-def recorded_flip_test(model_path: str) -> tuple[bool, str]:
+def recorded_flip_test(model_path: str, saved: dict | None = None) -> tuple[bool, str]:
     """The flip-test setting recorded with a trained ``.keras`` model, and where it comes from.
 
     * a model shipped in :mod:`tfpose.zoo`: its manifest's ``flip_test`` (the setting its
@@ -385,6 +386,9 @@ def recorded_flip_test(model_path: str) -> tuple[bool, str]:
       with (or without) the flip test, so the model is scored as it was selected (``python -m
       tfpose.train --val_flip_test``);
     * off when the record has no ``val_flip_test`` (runs older than that flag).
+
+    ``saved``: the record as :func:`tfpose.run_config.load_saved_run` returned it, if the
+    caller has read it already (else it is read here).
 
     Returns:
       ``(flip_test, source)``, source a short phrase for messages, e.g.
@@ -399,7 +403,8 @@ def recorded_flip_test(model_path: str) -> tuple[bool, str]:
     for entry in zoo.entries().values():
         if os.path.realpath(entry.path) == real:
             return bool(entry.flip_test), f"tfpose.zoo manifest ({entry.name})"
-    _, saved = run_config.load_saved_run(model_path)
+    if saved is None:
+        _, saved = run_config.load_saved_run(model_path)
     where = _record_name(model_path)
     if "val_flip_test" not in saved:
         return False, f"off: {where} records no val_flip_test"

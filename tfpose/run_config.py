@@ -414,8 +414,15 @@ def load_saved_run(model_path: str) -> tuple[RunConfig, dict[str, Any]]:
 def saved_pipeline(model_path: str) -> tuple[pipeline_lib.PipelineConfig, Any, dict[str, Any]]:
     """``(pipeline config, skeleton, saved flags)`` of a trained model, for evaluation."""
     config, saved = load_saved_run(model_path)
+    return (*pipeline_of(config, saved), saved)
+
+
+def pipeline_of(
+    config: RunConfig, saved: dict[str, Any]
+) -> tuple[pipeline_lib.PipelineConfig, Any]:
+    """``(pipeline config, skeleton)`` of a run record read by :func:`load_saved_run`."""
     skeleton = get_skeleton(saved["skeleton"])
     pipe = families_lib.pipeline_config(
         config, skeleton, int(saved["input_size"]), int(saved["heatmap_stride"])
     )
-    return pipe, skeleton, saved
+    return pipe, skeleton
