@@ -21,12 +21,12 @@ Contact sheet and speed measurement::
 
 Layout of the package (everything below is re-exported here, so ``synthetic.X`` works):
   * ``config``: :class:`SyntheticConfig`, the scene dataclasses and the constants (body parts,
-    palettes, owner ids).
+    owner ids).
   * ``body``: 3D body posing, projection, body-part polygons, :func:`figure_keypoints`,
     :func:`figure_head_box`.
   * ``render``: :func:`render_scene` and :func:`joint_visibility`.
-  * ``sampling``: :func:`sample_pose`, :func:`sample_shape`, :func:`sample_appearance`,
-    backgrounds, occluders and :func:`sample_scene`.
+  * ``sampling``: :func:`sample_pose`, :func:`sample_shape`, :func:`sample_appearance` (and
+    its colour palettes), backgrounds, occluders and :func:`sample_scene`.
   * ``examples``: :func:`scene_to_example`, :func:`generate_example`,
     :func:`generate_examples`, :func:`benchmark`.
   * ``sheet``: :func:`draw_annotation`, :func:`contact_sheet`, :func:`write_contact_sheet`.

@@ -1,4 +1,4 @@
-"""Configuration, constants (body parts, palettes, owner ids) and the scene dataclasses."""
+"""Configuration, constants (body parts, owner ids) and the scene dataclasses."""
 
 from __future__ import annotations
 
@@ -61,27 +61,6 @@ _DRAW_PRIORITY = {"torso": 0.0, "neck": 0.002, "limb": 0.006, "end": 0.01, "head
 # (person 0 is the main person), 255 - i for external occluder i.
 _MAX_PEOPLE = 8
 _MAX_OCCLUDERS = 255 - 1 - _MAX_PEOPLE * NUM_PARTS
-
-# RGB palettes (converted to BGR for OpenCV when drawn).
-_SKIN_TONES = (
-    (255, 224, 196),
-    (241, 194, 160),
-    (224, 172, 125),
-    (198, 134, 90),
-    (161, 102, 62),
-    (120, 76, 46),
-    (87, 55, 36),
-)
-_HAIR_COLOURS = (
-    (20, 17, 15),
-    (60, 40, 25),
-    (110, 70, 40),
-    (180, 140, 80),
-    (220, 200, 150),
-    (150, 150, 150),
-    (140, 50, 30),
-)
-_TROUSER_COLOURS = ((40, 60, 110), (30, 30, 35), (190, 170, 130), (80, 80, 90), (60, 90, 60))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,9 +11,6 @@ import numpy as np
 
 from tfpose.data.synthetic.body import _capsule, _ellipse, _geometry, _hull, figure_keypoints
 from tfpose.data.synthetic.config import (
-    _HAIR_COLOURS,
-    _SKIN_TONES,
-    _TROUSER_COLOURS,
     SKELETON,
     Appearance,
     BodyPose,
@@ -25,6 +22,17 @@ from tfpose.data.synthetic.config import (
     SyntheticConfig,
 )
 from tfpose.data.synthetic.render import _fill, _pixel_grid
+
+
+def _palette(hex_colours: str) -> tuple[tuple[int, int, int], ...]:
+    """RGB triples from hex colours ("ffe0c4 f1c2a0 ...")."""
+    return tuple(tuple(bytes.fromhex(colour)) for colour in hex_colours.split())
+
+
+# RGB palettes (converted to BGR for OpenCV when drawn).
+_SKIN_TONES = _palette("ffe0c4 f1c2a0 e0ac7d c6865a a1663e 784c2e 573724")
+_HAIR_COLOURS = _palette("14110f 3c2819 6e4628 b48c50 dcc896 969696 8c321e")
+_TROUSER_COLOURS = _palette("283c6e 1e1e23 beaa82 50505a 3c5a3c")
 
 
 def _clipped_normal(
