@@ -10,20 +10,34 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
-TABLES = (
-    "real_photos",
-    "lspet",
-    "belagiannis_table1",
-    "belagiannis_lspet",
-    "bulat_table5",
-    "bulat_lspet",
-)
-# Tables trained on the LSPET records (the others on the synthetic set).
-LSPET_TABLES = ("real_photos", "lspet", "belagiannis_lspet", "bulat_lspet")
-# Tables of one run per row (no seed folder).
-SINGLE_RUN_TABLES = ("real_photos", "lspet")
-# Ablations on LSPET: a claim within the seed spread gets a third seed; every seed on disk is read.
-SEEDED_LSPET_TABLES = ("belagiannis_lspet", "bulat_lspet")
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """How a results table is run.
+
+    Attributes:
+      data: the records its rows train on, ``"lspet"`` or ``"synthetic"``.
+      single_run: one run per row (no seed folder); else one per seed.
+      third_seed: a claim within the seed spread gets a third seed; every seed on disk is read.
+    """
+
+    data: str
+    single_run: bool = False
+    third_seed: bool = False
+
+
+TABLE_KINDS = {
+    "real_photos": Table("lspet", single_run=True),
+    "lspet": Table("lspet", single_run=True),
+    "belagiannis_table1": Table("synthetic"),
+    "belagiannis_lspet": Table("lspet", third_seed=True),
+    "bulat_table5": Table("synthetic"),
+    "bulat_lspet": Table("lspet", third_seed=True),
+}
+TABLES = tuple(TABLE_KINDS)
+LSPET_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.data == "lspet")
+SINGLE_RUN_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.single_run)
+SEEDED_LSPET_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.third_seed)
 MAX_SEEDS = 3
 LSP_COLUMNS = ("Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank")
 
