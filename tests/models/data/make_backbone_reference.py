@@ -138,23 +138,28 @@ class MBConv(nn.Module):
         return x + y if self.skip else y
 
 
-class EfficientNetLite0(nn.Module):
-    BLOCKS = [
-        (3, 1, 1, 16, 1),
-        (3, 2, 6, 24, 2),
-        (5, 2, 6, 40, 2),
-        (3, 2, 6, 80, 3),
-        (5, 1, 6, 112, 3),
-        (5, 2, 6, 192, 4),
-        (3, 1, 6, 320, 1),
-    ]
+# efficientnet_pytorch's block strings for B0 (repeats, kernel, strides, expansion, input and
+# output channels), without the "_se0.25" that Lite0 drops.
+BLOCK_STRINGS = (
+    "r1_k3_s11_e1_i32_o16 r2_k3_s22_e6_i16_o24 r2_k5_s22_e6_i24_o40 r3_k3_s22_e6_i40_o80 "
+    "r3_k5_s11_e6_i80_o112 r4_k5_s22_e6_i112_o192 r1_k3_s11_e6_i192_o320"
+)
 
+
+def decode_block(text):
+    """efficientnet_pytorch's BlockDecoder, for the fields Lite0 uses."""
+    fields = {part[0]: part[1:] for part in text.split("_")}
+    return tuple(int(fields[key][:1] if key == "s" else fields[key]) for key in "rkseio")
+
+
+class EfficientNetLite0(nn.Module):
     def __init__(self):
         super().__init__()
         self._conv_stem = SameConv(3, 32, 3, 2, bias=False)
         self._bn0 = bn(32)
         blocks, channels = [], 32
-        for kernel, stride, expand, out, repeats in self.BLOCKS:
+        for repeats, kernel, stride, expand, inp, out in map(decode_block, BLOCK_STRINGS.split()):
+            assert inp == channels, (inp, channels)
             for i in range(repeats):
                 blocks.append(MBConv(channels, out, kernel, stride if i == 0 else 1, expand))
                 channels = out
