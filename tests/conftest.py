@@ -90,6 +90,37 @@ def train_command(records, workdir, *flags) -> list[str]:
     ]
 
 
+SKELETON_OF_SIZE = {14: "lsp", 16: "mpii", 17: "coco"}
+
+
+def encoded_example(image, keypoints, visibility, *, image_format="jpeg", **fields):
+    """A PoseExample of ``image`` (uint8 RGB [H, W, 3]) encoded as ``image_format`` (``jpeg``
+    or ``png``). ``fields`` are its other fields; unless given, the skeleton is the one of K
+    joints, the dataset ``"test"``, and the centre and scale those of the annotated joints."""
+    import cv2
+    import numpy as np
+
+    from tfpose.data.example import PoseExample, center_scale_from_keypoints
+
+    keypoints = np.asarray(keypoints, np.float32)
+    if "center" not in fields:
+        fields["center"], fields["scale"] = center_scale_from_keypoints(keypoints, visibility)
+    fields.setdefault("skeleton", SKELETON_OF_SIZE[len(keypoints)])
+    fields.setdefault("dataset", "test")
+    extension = {"jpeg": ".jpg", "png": ".png"}[image_format]
+    ok, encoded = cv2.imencode(extension, np.ascontiguousarray(image[..., ::-1]))
+    assert ok, f"could not encode a {image.shape} image as {image_format}"
+    return PoseExample(
+        image_bytes=encoded.tobytes(),
+        image_format=image_format,
+        image_height=image.shape[0],
+        image_width=image.shape[1],
+        keypoints=keypoints,
+        visibility=visibility,
+        **fields,
+    )
+
+
 SHARED_DATA = pathlib.Path(
     os.environ.get("TFPOSE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")
 )

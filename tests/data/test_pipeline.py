@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import import_cli
+from tests.conftest import encoded_example, import_cli
 from tfpose.data import pipeline, records, transforms
 from tfpose.data.example import PoseExample, parse_example
 from tfpose.skeletons import LSP, MPII
@@ -30,21 +30,15 @@ def _person(index: int, rng: np.random.Generator) -> PoseExample:
     visibility = np.full(LSP.num_keypoints, 2)
     visibility[LSP.index("right_wrist")] = 1
     visibility[LSP.index("left_wrist")] = 0
-    encoded = cv2.imencode(".png", image[..., ::-1])[1].tobytes()
-    return PoseExample(
-        image_bytes=encoded,
+    return encoded_example(
+        image,
+        keypoints,
+        visibility,
         image_format="png",
-        image_height=HEIGHT,
-        image_width=WIDTH,
         image_id=f"person{index}",
-        keypoints=keypoints,
-        visibility=visibility,
         center=np.array([64.0, 48.0]),
         scale=0.4,
-        dataset="test",
-        skeleton="lsp",
         head_box=np.array([50.0, 10.0, 70.0, 30.0]) if index % 2 else None,
-        occlusion_labelled=True,
     )
 
 

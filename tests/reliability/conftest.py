@@ -3,11 +3,11 @@
 import os
 import tempfile
 
-import cv2
 import numpy as np
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from tests.conftest import encoded_example
 from tfpose.data import records
 from tfpose.data.conversion import convert
 from tfpose.data.example import PoseExample
@@ -21,18 +21,14 @@ def person(index: int, **changes) -> PoseExample:
     validation, the way a damaged or foreign record would carry them."""
     rng = np.random.default_rng(index)
     image = rng.integers(0, 255, (64, 48, 3), np.uint8)
-    example = PoseExample(
-        image_bytes=cv2.imencode(".jpg", image)[1].tobytes(),
-        image_format="jpeg",
-        image_height=64,
-        image_width=48,
+    example = encoded_example(
+        image,
+        rng.uniform(4, 44, (16, 2)),
+        np.full(16, 2),
         image_id=f"person{index}.jpg",
-        keypoints=rng.uniform(4, 44, (16, 2)),
-        visibility=np.full(16, 2),
         center=[24, 32],
         scale=0.3,
         dataset="synthetic",
-        skeleton="mpii",
     )
     for key, value in changes.items():
         setattr(example, key, value)

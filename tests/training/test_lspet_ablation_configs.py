@@ -10,13 +10,12 @@ import dataclasses
 import json
 import pathlib
 
-import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import import_cli
+from tests.conftest import encoded_example, import_cli
 from tfpose.data import records
-from tfpose.data.example import NOT_ANNOTATED, VISIBLE, PoseExample, center_scale_from_keypoints
+from tfpose.data.example import NOT_ANNOTATED, VISIBLE, PoseExample
 from tfpose.models import backbones
 from tfpose.skeletons import LSP
 from tfpose.training import run as run_lib
@@ -38,20 +37,12 @@ def _person(index: int, rng: np.random.Generator) -> PoseExample:
     visibility = np.full(LSP.num_keypoints, VISIBLE)
     visibility[index % LSP.num_keypoints] = NOT_ANNOTATED
     keypoints[visibility == NOT_ANNOTATED] = 0.0
-    center, scale = center_scale_from_keypoints(keypoints, visibility)
-    return PoseExample(
-        image_bytes=cv2.imencode(".jpg", image)[1].tobytes(),
-        image_format="jpeg",
-        image_height=height,
-        image_width=width,
+    return encoded_example(
+        image,
+        keypoints,
+        visibility,
         image_id=f"im{index:05d}",
-        keypoints=keypoints,
-        visibility=visibility,
-        center=center,
-        scale=scale,
         dataset="lspet",
-        skeleton="lsp",
-        head_box=None,
         occlusion_labelled=False,
     )
 
