@@ -13,31 +13,29 @@ from pathlib import Path
 
 @dataclasses.dataclass(frozen=True)
 class Table:
-    """How a results table is run.
+    """A results table: its rows and how each is run.
 
     Attributes:
+      rows: ``(row, label)`` pairs; the row names its flagfile ``{configs}/{row}.flags``.
+      configs: the folder of the rows' flagfiles, relative to the repository root.
       data: the records its rows train on, ``"lspet"`` or ``"synthetic"``.
-      single_run: one run per row (no seed folder); else one per seed.
+      single_run: one run per row (seed 0, no seed folder); else one per seed.
       third_seed: a claim within the seed spread gets a third seed; every seed on disk is read.
+      model_file: the file evaluated (:attr:`RunSpec.model_file`).
+      flip_test: also evaluate with flip test (:attr:`RunSpec.flip_test`).
+      evals: named evaluations replacing the default ones (:attr:`RunSpec.evals`).
     """
 
+    rows: tuple[tuple[str, str], ...]
+    configs: str
     data: str
     single_run: bool = False
     third_seed: bool = False
+    model_file: str = "model.keras"
+    flip_test: bool = False
+    evals: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
-TABLE_KINDS = {
-    "real_photos": Table("lspet", single_run=True),
-    "lspet": Table("lspet", single_run=True),
-    "belagiannis_table1": Table("synthetic"),
-    "belagiannis_lspet": Table("lspet", third_seed=True),
-    "bulat_table5": Table("synthetic"),
-    "bulat_lspet": Table("lspet", third_seed=True),
-}
-TABLES = tuple(TABLE_KINDS)
-LSPET_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.data == "lspet")
-SINGLE_RUN_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.single_run)
-SEEDED_LSPET_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.third_seed)
 MAX_SEEDS = 3
 LSP_COLUMNS = ("Head", "Sho", "Elb", "Wri", "Hip", "Knee", "Ank")
 
@@ -70,7 +68,7 @@ class RunSpec:
     evals: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def run_dir(self, runs_dir: Path) -> Path:
-        if self.table in SINGLE_RUN_TABLES:
+        if TABLE_KINDS[self.table].single_run:
             return runs_dir / self.table / self.row
         return runs_dir / self.table / self.row / f"seed{self.seed}"
 
@@ -278,49 +276,69 @@ LSPET_METHODS = {
 LSPET_ABLATION_LEVEL = 60.0
 
 
+# ---- The tables, in the order of docs/results.md.
+TABLE_KINDS = {
+    "real_photos": Table(
+        REAL_PHOTO_ROWS,
+        "configs/lspet",
+        "lspet",
+        single_run=True,
+        model_file="best.keras",
+        evals=REAL_PHOTO_EVALS,
+    ),
+    "lspet": Table(
+        LSPET_ROWS,
+        "configs/lspet",
+        "lspet",
+        single_run=True,
+        model_file="best.keras",
+        flip_test=True,
+    ),
+    "belagiannis_table1": Table(BELAGIANNIS_ROWS, "configs/ablations/synthetic", "synthetic"),
+    "belagiannis_lspet": Table(
+        BELAGIANNIS_LSPET_ROWS,
+        "configs/ablations/lspet",
+        "lspet",
+        third_seed=True,
+        evals=LSPET_ABLATION_EVALS,
+    ),
+    "bulat_table5": Table(BULAT_ROWS, "configs/ablations/synthetic", "synthetic"),
+    "bulat_lspet": Table(
+        BULAT_LSPET_ROWS,
+        "configs/ablations/lspet",
+        "lspet",
+        third_seed=True,
+        evals=LSPET_ABLATION_EVALS,
+    ),
+}
+TABLES = tuple(TABLE_KINDS)
+# Tables trained on the LSPET records (the others on the synthetic set).
+LSPET_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.data == "lspet")
+# Tables of one run per row (no seed folder).
+SINGLE_RUN_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.single_run)
+# Ablations on LSPET that get a third seed where a claim lies within the seed spread.
+SEEDED_LSPET_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.third_seed)
+
+
 def table_specs(table: str, seeds: Sequence[int]) -> list[RunSpec]:
-    """The runs of ``table`` (one of :data:`TABLES`); ablation rows get every seed."""
-    if table == "real_photos":
-        return [
-            RunSpec(
-                table,
-                row,
-                label,
-                f"configs/lspet/{row}.flags",
-                "lspet",
-                0,
-                "best.keras",
-                evals=REAL_PHOTO_EVALS,
-            )
-            for row, label in REAL_PHOTO_ROWS
-        ]
-    if table == "lspet":
-        return [
-            RunSpec(table, row, label, f"configs/lspet/{row}.flags", "lspet", 0, "best.keras", True)
-            for row, label in LSPET_ROWS
-        ]
-    if table in SEEDED_LSPET_TABLES:
-        rows = BELAGIANNIS_LSPET_ROWS if table == "belagiannis_lspet" else BULAT_LSPET_ROWS
-        return [
-            RunSpec(
-                table,
-                row,
-                label,
-                f"configs/ablations/lspet/{row}.flags",
-                "lspet",
-                seed,
-                evals=LSPET_ABLATION_EVALS,
-            )
-            for row, label in rows
-            for seed in seeds
-        ]
-    rows = {"belagiannis_table1": BELAGIANNIS_ROWS, "bulat_table5": BULAT_ROWS}.get(table)
-    if rows is None:
+    """The runs of ``table`` (one of :data:`TABLES`): one per row, or per row and seed."""
+    kind = TABLE_KINDS.get(table)
+    if kind is None:
         raise ValueError(f"--table must be one of {TABLES + ('all',)}, got {table!r}")
     return [
-        RunSpec(table, row, label, f"configs/ablations/synthetic/{row}.flags", "synthetic", seed)
-        for row, label in rows
-        for seed in seeds
+        RunSpec(
+            table,
+            row,
+            label,
+            f"{kind.configs}/{row}.flags",
+            kind.data,
+            seed,
+            kind.model_file,
+            kind.flip_test,
+            kind.evals,
+        )
+        for row, label in kind.rows
+        for seed in ((0,) if kind.single_run else seeds)
     ]
 
 
