@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 
 import numpy as np
 from absl import app, flags
+
+from benchmarks import common
 
 _RECORDS = flags.DEFINE_string("records", None, "Manifest directory of the records.")
 _SPLIT = flags.DEFINE_string("split", "test", "Manifest split the predictions are for.")
@@ -147,11 +148,10 @@ def main(argv: list[str]) -> None:
     result["per_joint_percent"] = {
         names[int(joint)]: value for joint, value in result["per_joint_percent"].items()
     }
-    result["command"] = " ".join(["python -m benchmarks.left_right"] + sys.argv[1:])
+    result["command"] = common.command_line("benchmarks.left_right")
     print(json.dumps(result, indent=2))
     if _OUTPUT_JSON.value:
-        with open(_OUTPUT_JSON.value, "w") as f:
-            json.dump(result, f, indent=2)
+        common.write_json(result, _OUTPUT_JSON.value)
 
 
 if __name__ == "__main__":

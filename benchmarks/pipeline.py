@@ -36,13 +36,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from typing import Any
 
 import numpy as np
 from absl import app, flags
 
+from benchmarks import common
 from benchmarks.pipeline_baseline import (
     baseline_example,
     baseline_setting,
@@ -233,12 +233,9 @@ def main(argv: list[str]) -> None:
         _PROFILE.value,
         _COMPARE_WARPS.value,
     )
-    results["command"] = " ".join(["python -m benchmarks.pipeline"] + sys.argv[1:])
-    with open(_OUTPUT_JSON.value, "w") as f:
-        json.dump(results, f, indent=2)
+    results["command"] = common.command_line("benchmarks.pipeline")
+    common.write_json(results, _OUTPUT_JSON.value)
 
 
 if __name__ == "__main__":
-    # `python benchmarks/pipeline.py` from a checkout works as well as `-m benchmarks.pipeline`.
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     app.run(main)

@@ -12,6 +12,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from benchmarks import common
+
 
 def _map_throughput(files, fn, workers: int, count: int, batch_size: int = 20) -> float:
     """Examples/s of ``fn(index, serialized)`` mapped over the records on ``workers`` threads
@@ -47,10 +49,7 @@ def _milliseconds(fn, calls: int = 200, items: int | None = None, warm_up: bool 
     ``calls`` timed calls, after one untimed call when ``warm_up``."""
     if warm_up:
         fn()
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return round((time.perf_counter() - start) / (items or calls) * 1e3, 3)
+    return round(common.seconds_per_call(fn, calls) * calls / (items or calls) * 1e3, 3)
 
 
 def stage_profile(files, skeleton, config, workers: int, num_examples: int) -> dict[str, Any]:

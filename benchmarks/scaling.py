@@ -226,7 +226,6 @@ def main(argv: list[str]) -> None:
     common.write_results(results, "benchmarks.scaling", _OUTPUT_JSON.value)
     if _PLOT.value:
         plot(results, _PLOT.value)
-        results["plot"] = _PLOT.value
 
 
 if __name__ == "__main__":

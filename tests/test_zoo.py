@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from tests.conftest import TINY_RUN
+from tests.conftest import tiny_run_config
 from tfpose import run_config, zoo
 from tfpose.data.conversion import convert
 from tfpose.inference import Predictor
@@ -21,15 +21,7 @@ def trained(tmp_path_factory):
     records = tmp_path_factory.mktemp("records")
     convert("synthetic", str(records), num_examples=8, num_eval_examples=4, num_workers=1)
     work = tmp_path_factory.mktemp("run")
-    run_lib.train(
-        run_lib.RunConfig(
-            workdir=str(work),
-            records=str(records),
-            **TINY_RUN,
-            val_examples=4,
-            val_flip_test=True,
-        )
-    )
+    run_lib.train(tiny_run_config(work, records, val_examples=4, val_flip_test=True))
     return work / "model.keras"
 
 

@@ -16,6 +16,8 @@ import dataclasses
 import json
 import math
 import os
+import types
+import typing
 import zipfile
 from typing import Any
 
@@ -365,6 +367,21 @@ def write_run_record(model_path: str, record: dict[str, Any]) -> None:
             os.remove(tmp)
 
 
+def field_kind(annotation: Any) -> Any:
+    """The kind of value a :class:`RunConfig` field holds: ``int | None`` -> ``int``,
+    ``tuple[float, ...]`` -> ``tuple`` (its flag's kind, and how a JSON record is read back)."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if isinstance(annotation, types.UnionType) and len(args) == 1:
+        return field_kind(args[0])
+    return typing.get_origin(annotation) or annotation
+
+
+def field_kinds() -> dict[str, Any]:
+    """``{field name: field_kind}`` of every :class:`RunConfig` field."""
+    hints = typing.get_type_hints(RunConfig)
+    return {f.name: field_kind(hints[f.name]) for f in dataclasses.fields(RunConfig)}
+
+
 def read_run_record(model_path: str) -> dict[str, Any] | None:
     """The record stored inside a ``.keras`` file by :func:`write_run_record`; None when it
     holds none (models saved before it existed, or not a ``.keras`` archive)."""
@@ -396,18 +413,11 @@ def load_saved_run(model_path: str) -> tuple[RunConfig, dict[str, Any]]:
             )
         with open(path) as f:
             saved = json.load(f)
-    fields = {f.name for f in dataclasses.fields(RunConfig)}
-    values = {k: v for k, v in saved.items() if k in fields}
-    for key in (
-        "scale_range",
-        "stages",
-        "learning_rates",
-        "lr_boundaries",
-        "pass_weights",
-        "decoder_channels",
-    ):
-        if values.get(key) is not None:
-            values[key] = tuple(tuple(v) if isinstance(v, list) else v for v in values[key])
+    kinds = field_kinds()
+    values = {k: v for k, v in saved.items() if k in kinds}
+    for key, value in values.items():
+        if kinds[key] is tuple and value is not None:  # JSON gave lists
+            values[key] = tuple(tuple(v) if isinstance(v, list) else v for v in value)
     return RunConfig(**values), saved
 
 

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import types
-import typing
 from typing import Any
 
 # TensorFlow's start-up messages are hidden by tfpose/console.py (python -m runs it first).
@@ -31,6 +29,7 @@ from absl import app, flags  # noqa: E402
 
 from tfpose import cli  # noqa: E402
 from tfpose.progress import write  # noqa: E402
+from tfpose.run_config import field_kinds  # noqa: E402
 from tfpose.training import run as run_lib  # noqa: E402
 
 flags.declare_key_flag("verbosity")  # listed by --help: -v 0 shows TensorFlow's messages
@@ -46,14 +45,6 @@ def _entry(value: Any) -> str:
     return str(value)
 
 
-def _kind(annotation: Any) -> Any:
-    """``int | None`` -> ``int``, ``tuple[float, ...]`` -> ``tuple``."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if isinstance(annotation, types.UnionType) and len(args) == 1:
-        return _kind(args[0])
-    return typing.get_origin(annotation) or annotation
-
-
 _DEFINE = {
     str: flags.DEFINE_string,
     int: flags.DEFINE_integer,
@@ -66,12 +57,12 @@ def define_flags() -> dict[str, flags.FlagHolder]:
     """One flag per :class:`RunConfig` field with a help text, with the field's name, default
     and help: an enum where it has ``choices``, a comma list for a tuple (of numbers, or read
     by its ``parse``), else a string, integer, float or bool flag as its type."""
-    hints = typing.get_type_hints(run_lib.RunConfig)
+    kinds = field_kinds()
     holders = {}
     for field in dataclasses.fields(run_lib.RunConfig):
         if "help" not in field.metadata:
             continue
-        name, text, kind = field.name, field.metadata["help"], _kind(hints[field.name])
+        name, text, kind = field.name, field.metadata["help"], kinds[field.name]
         default = None if field.default is dataclasses.MISSING else field.default
         choices = field.metadata.get("choices")
         if choices is not None:
@@ -84,7 +75,7 @@ def define_flags() -> dict[str, flags.FlagHolder]:
         else:
             define = _DEFINE.get(kind)
             if define is None:
-                raise TypeError(f"RunConfig.{name}: no flag kind for {hints[name]}")
+                raise TypeError(f"RunConfig.{name}: no flag kind for {field.type}")
             holders[name] = define(name, default, text)
     return holders
 
@@ -103,12 +94,12 @@ def _floats(values: list[str], flag: str) -> tuple[float, ...]:
 
 def config_from_flags() -> run_lib.RunConfig:
     """The :class:`RunConfig` that the command line describes."""
-    hints = typing.get_type_hints(run_lib.RunConfig)
+    kinds = field_kinds()
     values = {}
     for field in dataclasses.fields(run_lib.RunConfig):
         if field.name not in _FLAGS:
             continue
-        value, kind = _FLAGS[field.name].value, _kind(hints[field.name])
+        value, kind = _FLAGS[field.name].value, kinds[field.name]
         parse = field.metadata.get("parse")
         if value is None:
             pass

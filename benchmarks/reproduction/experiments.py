@@ -314,8 +314,6 @@ TABLE_KINDS = {
 TABLES = tuple(TABLE_KINDS)
 # Tables trained on the LSPET records (the others on the synthetic set).
 LSPET_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.data == "lspet")
-# Tables of one run per row (no seed folder).
-SINGLE_RUN_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.single_run)
 # Ablations on LSPET that get a third seed where a claim lies within the seed spread.
 SEEDED_LSPET_TABLES = tuple(name for name, kind in TABLE_KINDS.items() if kind.third_seed)
 

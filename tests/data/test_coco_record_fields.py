@@ -1,33 +1,29 @@
 """The optional COCO record features (``image/coco_id``, ``person/area``): written when given,
 parsed with defaults when absent (records of other datasets, records written before), checked."""
 
-import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.conftest import encoded_example
 from tfpose.data import pipeline, records
-from tfpose.data.example import NO_COCO_ID, PoseExample, parse_example
+from tfpose.data.example import NO_COCO_ID, parse_example
 from tfpose.skeletons import COCO
 
 
 def _example(**fields):
     image = np.random.default_rng(0).integers(0, 255, (40, 30, 3), np.uint8)
     keypoints = np.random.default_rng(1).uniform(2.0, 28.0, (COCO.num_keypoints, 2))
-    base = dict(
-        image_bytes=cv2.imencode(".jpg", image)[1].tobytes(),
-        image_format="jpeg",
-        image_height=40,
-        image_width=30,
+    return encoded_example(
+        image,
+        keypoints,
+        np.full(COCO.num_keypoints, 2),
         image_id="000000000785.jpg",
-        keypoints=keypoints,
-        visibility=np.full(COCO.num_keypoints, 2),
         center=[15.0, 20.0],
         scale=0.2,
         dataset="coco",
-        skeleton="coco",
+        **fields,
     )
-    return PoseExample(**{**base, **fields})
 
 
 def test_records_without_the_features_read_with_defaults():

@@ -33,10 +33,12 @@ def randomize_weights(model: keras.Model, seed: int = 0) -> None:
         variable.assign(value.astype(variable.dtype))
 
 
-def assert_save_load_round_trip(model: keras.Model, tmp_path, images=None, rtol=1e-5) -> None:
+def assert_save_load_round_trip(
+    model: keras.Model, tmp_path, images=None, rtol=1e-5
+) -> keras.Model:
     """``.keras`` save → ``keras.models.load_model`` (no custom objects) → same class, config,
-    output names and outputs. Without ``images``, on random images with random weights; with
-    them, on those with the model's own weights."""
+    output names and outputs; returns the loaded model. Without ``images``, on random images
+    with random weights; with them, on those with the model's own weights."""
     if images is None:
         randomize_weights(model)
         images = random_images(model)
@@ -50,6 +52,7 @@ def assert_save_load_round_trip(model: keras.Model, tmp_path, images=None, rtol=
     assert sorted(actual) == sorted(expected)
     for name in expected:
         np.testing.assert_allclose(actual[name], expected[name], rtol=rtol, atol=1e-5)
+    return loaded
 
 
 def assert_gradients_reach_every_weight(model: keras.Model) -> None:

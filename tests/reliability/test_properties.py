@@ -11,6 +11,7 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import SKELETON_OF_SIZE
 from tfpose.data import targets, transforms
 from tfpose.data.example import PoseExample, parse_example
 from tfpose.export import preprocess
@@ -121,7 +122,7 @@ def _example(num_keypoints, keypoints, visibility, center, s, head_box):
         center=center,
         scale=s,
         dataset="synthetic",
-        skeleton={14: "lsp", 16: "mpii", 17: "coco"}[num_keypoints],
+        skeleton=SKELETON_OF_SIZE[num_keypoints],
         head_box=head_box,
     )
 

@@ -42,7 +42,7 @@ class ExportConfig:
     """Arguments of :func:`export` (``python -m tfpose.export --help`` explains each).
 
     ``representative_records`` / ``validation_records`` default to the training run's
-    ``--records`` (``flags.json``), splits ``train`` / the run's validation split.
+    ``--records`` (from its run record), splits ``train`` / the run's validation split.
     ``flip_test`` None = the model's recorded setting
     (:func:`tfpose.model_spec.recorded_flip_test`: ``val_flip_test`` of the run record in the
     model, ``tfpose_run.json``, or of the ``flags.json`` beside an older one); the
@@ -90,7 +90,9 @@ class ExportConfig:
 def _records(explicit: str | None, saved: Mapping[str, Any], flag: str) -> str:
     records = explicit or saved.get("records")
     if not records:
-        raise ValueError(f"--{flag} is needed: {flag} were not given and flags.json names none")
+        raise ValueError(
+            f"--{flag} is needed: {flag} were not given and the model's run record names none"
+        )
     if "," not in records and "*" not in records and not os.path.exists(records):
         raise FileNotFoundError(f"--{flag}={records}: no such folder or file")
     return records

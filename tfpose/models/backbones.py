@@ -299,11 +299,6 @@ BACKBONES: dict[str, Backbone] = {
     ),
 }
 _NAMES = {"mobilenet_v2": _mobilenet_v2_names, "efficientnet_lite0": _efficientnet_lite0_names}
-# Layer name -> block index (the stem is block -1 or 0, before every tap).
-_BLOCK_PATTERNS = {
-    "mobilenet_v2": re.compile(r"^mobilenet_v2_features(\d+)_"),
-    "efficientnet_lite0": re.compile(r"^efficientnet_lite0_(?:block(\d+)|stem)_"),
-}
 FROZEN_STRIDES = (0,) + FEATURE_STRIDES
 
 
@@ -379,8 +374,10 @@ def freeze_backbone(model: keras.Model, name: str, stride: int) -> list[str]:
         )
     if not stride:
         return []
-    last_block = get_backbone(name).taps[stride]
-    pattern = _BLOCK_PATTERNS[name]
+    spec = get_backbone(name)
+    last_block = spec.taps[stride]
+    # Layer name -> block index: the stem is block -1, or block 0 where it is named as one.
+    pattern = re.compile(rf"^(?:{re.escape(spec.block)}(\d+)|{re.escape(spec.stem)})_")
     frozen = []
     for layer in _all_layers(model):
         match = pattern.match(layer.name)

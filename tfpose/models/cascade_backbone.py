@@ -30,7 +30,6 @@ import keras
 from tfpose.models import backbones
 from tfpose.models.cascade_resnet import build_regressor
 from tfpose.models.layers import (
-    CASCADE_VARIANTS,
     CascadeStages,
     resolve_dtype,
     scaled_channels,
@@ -40,7 +39,6 @@ from tfpose.models.layers import (
 OUTPUT_STRIDE = 4
 DECODER_UPSAMPLINGS = 3  # stride 32 -> 4
 HEAD_STDDEV = 0.001  # SimpleBaseline's initialisation of the decoder and the scoring conv
-VARIANTS = CASCADE_VARIANTS
 
 
 def build_detector(
@@ -82,7 +80,7 @@ class CascadeBackbone(CascadeStages, keras.Model):
       width_multiplier: scales the detector's decoder (256 channels at 1.0).
       regressor_width: scales the regressor (the paper's hourglass at 1.0).
       hourglass_modules: residual modules per hourglass block (paper: 3).
-      variant: one of :data:`VARIANTS`.
+      variant: one of :data:`tfpose.models.layers.CASCADE_VARIANTS`.
       dtype: dtype policy of the layers (``None`` = the global policy); outputs are float32.
 
     Inputs:

@@ -27,7 +27,6 @@ import functools
 import keras
 
 from tfpose.models.layers import (
-    CASCADE_VARIANTS,
     CascadeStages,
     bilinear_transposed_conv,
     resolve_dtype,
@@ -56,7 +55,6 @@ HEAD_FEATURES = 512  # "1x conv layer (512, 1x1)"
 REGRESSOR_STRIDE = 4  # after the 7×7/2 conv and the 2×2 max-pool
 PAPER_INPUT_SIZE = 256
 
-VARIANTS = CASCADE_VARIANTS
 # keras.applications ResNet files for backbone_weights="imagenet", in order of preference: the
 # detector has no classifier, so the "_notop" file (downloaded when neither is in the Keras
 # cache); the full file is used when it is the one cached.

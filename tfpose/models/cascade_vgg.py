@@ -33,7 +33,6 @@ import math
 import keras
 
 from tfpose.models.layers import (
-    CASCADE_VARIANTS,
     CascadeStages,
     bilinear_transposed_conv,
     crop_to,
@@ -62,7 +61,6 @@ REGRESSOR_STDDEV = 0.01
 OUTPUT_STRIDE = 8
 PAPER_INPUT_SIZE = 380
 
-VARIANTS = CASCADE_VARIANTS
 # keras.applications VGG16 files for backbone_weights="imagenet", in order of preference; the
 # first is downloaded when neither is in the Keras cache. The full file, because the detector
 # keeps fc1/fc2 (as FCN convolutions) and only the full file has them (528 MB; the 59 MB

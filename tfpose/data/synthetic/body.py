@@ -70,13 +70,14 @@ _LEG_JOINTS = ("hip", "knee", "ankle")
 
 @dataclasses.dataclass(frozen=True)
 class _Limb:
-    """A posed arm or leg: its joints (root, middle, end) and the unit directions of its upper
-    and lower segments and of the side its middle joint bends towards."""
+    """A posed arm or leg: its joints (root, middle, end), the unit directions of its upper and
+    lower segments, and ``across``: the unit direction perpendicular to the lower segment in the
+    bending plane, on the side away from the bend (where a foot points)."""
 
     joints: tuple[np.ndarray, np.ndarray, np.ndarray]
     upper: np.ndarray
     lower: np.ndarray
-    bend: np.ndarray
+    across: np.ndarray
 
 
 def _pose_limb(
@@ -94,7 +95,8 @@ def _pose_limb(
     b = math.radians(limb.bend_deg)
     lower = math.cos(b) * upper + math.sin(b) * bend
     middle = root + lengths[0] * upper
-    return _Limb((root, middle, middle + lengths[1] * lower), upper, lower, bend)
+    across = math.sin(b) * upper - math.cos(b) * bend
+    return _Limb((root, middle, middle + lengths[1] * lower), upper, lower, across)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -150,9 +152,8 @@ def _pose_body(pose: BodyPose, shape: BodyShape) -> _Body3d:
         )
         hand_tips[side_name] = arm.joints[2] + shape.hand * arm.lower
 
-        leg_pose = pose.left_leg if side > 0 else pose.right_leg
         leg = _pose_limb(
-            leg_pose,
+            pose.left_leg if side > 0 else pose.right_leg,
             side,
             pelvis_frame,
             pelvis + pelvis_frame @ np.array([side * shape.hip_half, 0.0, 0.0]),
@@ -161,10 +162,8 @@ def _pose_body(pose: BodyPose, shape: BodyShape) -> _Body3d:
         )
         # The foot is perpendicular to the shin in the knee's bending plane, pointing forwards,
         # then extended at the ankle towards the shin's direction.
-        b = math.radians(leg_pose.bend_deg)
-        foot = math.sin(b) * leg.upper - math.cos(b) * leg.bend
         f = math.radians(pose.foot_deg)
-        foot = math.cos(f) * foot + math.sin(f) * leg.lower
+        foot = math.cos(f) * leg.across + math.sin(f) * leg.lower
         toe_tips[side_name] = leg.joints[2] + shape.foot * foot - 0.03 * leg.lower
 
         for limb, names in ((arm, _ARM_JOINTS), (leg, _LEG_JOINTS)):
